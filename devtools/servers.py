@@ -1,0 +1,169 @@
+"""Start and stop the local backends that tests, the demo and the bench run against.
+
+Both run as child processes in their own process group: the Firestore emulator
+forks java, and a Mongo server that lives outside the test process can be
+killed and restarted to simulate a failover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+EMULATOR_READY_LINE = "Dev App Server is now running"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_process_group(process: subprocess.Popen, timeout: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+
+
+@dataclass
+class FirestoreEmulator:
+    """A running `gcloud emulators firestore` process."""
+
+    host: str
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def wipe(self, project: str) -> None:
+        """Delete every document of `project`'s default database."""
+        url = f"http://{self.address}/emulator/v1/projects/{project}/databases/(default)/documents"
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
+
+    def stop(self) -> None:
+        stop_process_group(self.process)
+
+
+def start_firestore_emulator(
+    port: int | None = None, log_path: Path | None = None, timeout: float = 90
+) -> FirestoreEmulator:
+    port = port or free_port()
+    log_path = log_path or Path(os.devnull)
+    log = open(log_path, "w")  # noqa: SIM115 - the emulator writes to it for its whole life
+    process = subprocess.Popen(
+        ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.write(line)
+        if EMULATOR_READY_LINE in line:
+            break
+        if time.monotonic() > deadline:
+            stop_process_group(process)
+            raise RuntimeError(f"Firestore emulator not ready after {timeout}s")
+    else:
+        raise RuntimeError(f"Firestore emulator exited with {process.wait()} before it was ready")
+    # Keep draining its output so a chatty emulator never blocks on a full pipe.
+    _drain_in_background(process, log)
+    return FirestoreEmulator("127.0.0.1", port, process)
+
+
+def _drain_in_background(process: subprocess.Popen, log) -> None:
+    import threading
+
+    def drain() -> None:
+        with log:
+            for line in process.stdout:
+                log.write(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+
+
+@dataclass
+class MongoEcoServer:
+    """A mongoeco wire-protocol server in a child process."""
+
+    host: str
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+
+    def stop(self) -> None:
+        stop_process_group(self.process)
+
+
+def start_mongoeco(
+    port: int | None = None,
+    sqlite_path: Path | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    log_path: Path | None = None,
+    timeout: float = 30,
+) -> MongoEcoServer:
+    port = port or free_port()
+    command = [sys.executable, "-m", "devtools.mongoeco_server", "--port", str(port)]
+    if sqlite_path:
+        command += ["--sqlite", str(sqlite_path)]
+    env = dict(os.environ)
+    if user:
+        command += ["--user", user]
+        # The password travels by environment, never on a command line that `ps` shows.
+        env["MONGOECO_PASSWORD"] = password or ""
+    log = open(log_path or os.devnull, "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    log.close()
+    wait_for_port("127.0.0.1", port, timeout, process)
+    return MongoEcoServer("127.0.0.1", port, process)
+
+
+def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        time.sleep(0.1)
+    stop_process_group(process)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def running(server) -> Iterator:
+    try:
+        yield server
+    finally:
+        server.stop()

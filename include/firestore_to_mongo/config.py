@@ -1,0 +1,153 @@
+"""The DAG's run parameters: their schema for the trigger form, and their validation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from include.firestore_to_mongo.specs import COLLECTION_NAMES
+
+MODES = ("full", "incremental")
+MAX_BATCH_SIZE = 10_000
+DEFAULT_DATABASE = "app"
+
+# JSON schema of each param, with the trigger form's title and description.
+PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "dry_run": {
+        "default": False,
+        "type": "boolean",
+        "title": "Dry run",
+        "description": "Read and map everything, write nothing to MongoDB (no collection, no "
+        "index). Reports what would be inserted and updated, with 3 sample documents each.",
+    },
+    "mode": {
+        "default": "full",
+        "type": "string",
+        "enum": list(MODES),
+        "title": "Mode",
+        "description": "full re-reads every document. incremental is not built yet and behaves as full.",
+    },
+    "collections": {
+        "default": list(COLLECTION_NAMES),
+        "type": "array",
+        "items": {"type": "string", "enum": list(COLLECTION_NAMES)},
+        "uniqueItems": True,
+        "minItems": 1,
+        "title": "Collections",
+        "description": "Which collections to migrate: any of "
+        + ", ".join(COLLECTION_NAMES)
+        + ". The others are skipped.",
+    },
+    "batch_size": {
+        "default": 500,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_BATCH_SIZE,
+        "title": "Batch size",
+        "description": "Documents per Firestore page and per MongoDB bulk write (1 to 10,000). "
+        "Memory use grows with it.",
+    },
+    "mongo_db": {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "MongoDB database",
+        "description": "Target database. Empty: the Mongo connection's schema, else 'app'.",
+    },
+    "firestore_conn_id": {
+        "default": "google_cloud_default",
+        "type": "string",
+        "minLength": 1,
+        "title": "Firestore connection",
+        "description": "A Google Cloud connection id: its project (and optional extra "
+        "'database') is the source.",
+    },
+    "mongo_conn_id": {
+        "default": "mongo_default",
+        "type": "string",
+        "minLength": 1,
+        "title": "MongoDB connection",
+        "description": "A connection of type mongo; its schema is the default database.",
+    },
+    "max_failures": {
+        "default": 0,
+        "type": "integer",
+        "minimum": 0,
+        "title": "Failures allowed",
+        "description": "Documents per collection that may fail to migrate before the "
+        "collection's task fails. Failed documents are always logged by path.",
+    },
+}
+
+
+class ParamError(ValueError):
+    """A run parameter out of its allowed range."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dry_run: bool
+    mode: str
+    collections: tuple[str, ...]
+    batch_size: int
+    mongo_db: str | None
+    firestore_conn_id: str
+    mongo_conn_id: str
+    max_failures: int
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> RunConfig:
+        """Validate `params` (defaults fill gaps) and raise ParamError naming every bad one."""
+        values = {name: params.get(name, schema["default"]) for name, schema in PARAM_SCHEMAS.items()}
+        problems = [
+            f"{name}: {problem}" for name, value in values.items() if (problem := _problem(name, value))
+        ]
+        if problems:
+            raise ParamError("invalid params: " + "; ".join(problems))
+        return cls(
+            dry_run=values["dry_run"],
+            mode=values["mode"],
+            collections=tuple(values["collections"]),
+            batch_size=values["batch_size"],
+            mongo_db=values["mongo_db"] or None,
+            firestore_conn_id=values["firestore_conn_id"],
+            mongo_conn_id=values["mongo_conn_id"],
+            max_failures=values["max_failures"],
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _problem(name: str, value: Any) -> str | None:
+    match name:
+        case "dry_run":
+            ok = isinstance(value, bool)
+            expected = "true or false"
+        case "mode":
+            ok = value in MODES
+            expected = f"one of {', '.join(MODES)}"
+        case "collections":
+            ok = (
+                isinstance(value, list | tuple)
+                and len(value) > 0
+                and len(set(value)) == len(value)
+                and all(item in COLLECTION_NAMES for item in value)
+            )
+            expected = f"a non-empty list of distinct names from {', '.join(COLLECTION_NAMES)}"
+        case "batch_size":
+            ok = _is_int(value) and 1 <= value <= MAX_BATCH_SIZE
+            expected = f"an integer from 1 to {MAX_BATCH_SIZE:,}"
+        case "mongo_db":
+            ok = value is None or isinstance(value, str)
+            expected = "a database name or empty"
+        case "firestore_conn_id" | "mongo_conn_id":
+            ok = isinstance(value, str) and bool(value)
+            expected = "a connection id"
+        case "max_failures":
+            ok = _is_int(value) and value >= 0
+            expected = "an integer ≥ 0"
+        case _:
+            return None
+    return None if ok else f"{value!r} is not {expected}"

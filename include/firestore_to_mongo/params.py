@@ -1,0 +1,14 @@
+"""The DAG's params as Airflow `Param`s, so the trigger form explains and checks them."""
+
+from __future__ import annotations
+
+from airflow.sdk import Param
+
+from include.firestore_to_mongo.config import PARAM_SCHEMAS
+
+
+def dag_params() -> dict[str, Param]:
+    return {
+        name: Param(schema["default"], **{k: v for k, v in schema.items() if k != "default"})
+        for name, schema in PARAM_SCHEMAS.items()
+    }

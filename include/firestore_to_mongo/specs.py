@@ -1,0 +1,114 @@
+"""The mapping contract, as data: what each Firestore collection becomes in MongoDB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from include.firestore_to_mongo.paths import PathShape
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """How one Firestore collection maps to one Mongo collection.
+
+    `name` is what users pick in the `collections` param and the task id.
+    """
+
+    name: str
+    source_collection: str
+    # True: read with a collection-group query and keep only `path_shape`.
+    is_group: bool
+    path_shape: PathShape
+    target: str
+    # The field that falls back to the document id when missing, null or "".
+    id_field: str
+    # Fields set from the ids along the path, always, whatever the document holds.
+    path_fields: tuple[str, ...]
+    # Target field → source field, copied only when the source has it.
+    copied: dict[str, str]
+    copied_prefixes: tuple[str, ...] = ()
+    timestamp_fields: frozenset[str] = frozenset()
+    # The upsert key, in index order.
+    key_fields: tuple[str, ...] = field(default=())
+    derives_message_type: bool = False
+
+
+def _same(*names: str) -> dict[str, str]:
+    return {name: name for name in names}
+
+
+USERS = CollectionSpec(
+    name="users",
+    source_collection="users",
+    is_group=False,
+    path_shape=("users", None),
+    target="users",
+    id_field="user_id",
+    path_fields=(),
+    copied=_same(
+        "username",
+        "email",
+        "created_at",
+        "last_login",
+        "currently_logged_in",
+        "digital_twins",
+        "last_used_digital_twin",
+    ),
+    timestamp_fields=frozenset({"created_at", "last_login"}),
+    key_fields=("user_id",),
+)
+
+DIGITAL_TWINS = CollectionSpec(
+    name="digital_twins",
+    source_collection="digital_twins",
+    is_group=False,
+    path_shape=("digital_twins", None),
+    target="digital_twins",
+    id_field="digital_twin_id",
+    path_fields=(),
+    copied=_same(
+        "user_id",
+        "name",
+        "description",
+        "created_at",
+        "icon",
+        "reference_audio",
+        "files",
+        "default_conversation",
+    ),
+    copied_prefixes=("system_prompt_",),
+    timestamp_fields=frozenset({"created_at"}),
+    key_fields=("digital_twin_id",),
+)
+
+CONVERSATIONS = CollectionSpec(
+    name="conversations",
+    source_collection="conversations",
+    is_group=True,
+    path_shape=("digital_twins", None, "conversations", None),
+    target="conversations",
+    id_field="conversation_id",
+    path_fields=("digital_twin_id",),
+    copied=_same("summary", "created_at", "updated_at", "message_count"),
+    timestamp_fields=frozenset({"created_at", "updated_at"}),
+    key_fields=("digital_twin_id", "conversation_id"),
+)
+
+MESSAGES = CollectionSpec(
+    name="messages",
+    source_collection="messages",
+    is_group=True,
+    path_shape=("digital_twins", None, "conversations", None, "messages", None),
+    target="avatar_conversations",
+    id_field="message_id",
+    path_fields=("digital_twin_id", "conversation_id"),
+    copied={"sender": "role", "message": "content", "media": "media", "timestamp": "timestamp"},
+    timestamp_fields=frozenset({"timestamp"}),
+    key_fields=("digital_twin_id", "conversation_id", "message_id"),
+    derives_message_type=True,
+)
+
+SPECS: dict[str, CollectionSpec] = {
+    spec.name: spec for spec in (USERS, DIGITAL_TWINS, CONVERSATIONS, MESSAGES)
+}
+COLLECTION_NAMES: tuple[str, ...] = tuple(SPECS)
