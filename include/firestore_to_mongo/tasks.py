@@ -12,6 +12,7 @@ from include.firestore_to_mongo.specs import COLLECTION_NAMES, SPECS
 
 log = logging.getLogger(__name__)
 
+
 class TooManyFailuresError(RuntimeError):
     """More documents failed than the run's `max_failures` allows."""
 

@@ -22,6 +22,7 @@ def convert_value(value: Any) -> Any:
     """Return `value` with every Firestore type replaced by its BSON-ready form.
 
     Timestamp → UTC datetime (ms), DocumentReference → its path string,
+    map → map with sorted keys,
     GeoPoint → {latitude, longitude}, bytes → Binary, Vector → list of floats.
     """
     if isinstance(value, SCALARS):
@@ -29,7 +30,10 @@ def convert_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return to_bson_datetime(value)
     if isinstance(value, dict):
-        return {key: convert_value(item) for key, item in value.items()}
+        # Firestore hands maps back in protobuf-map order, which nothing promises
+        # to keep; MongoDB compares embedded documents field by field in order.
+        # Sorted keys make a re-run write byte-identical documents.
+        return {key: convert_value(value[key]) for key in sorted(value)}
     if isinstance(value, list | tuple):
         return [convert_value(item) for item in value]
     if isinstance(value, DocumentReference):

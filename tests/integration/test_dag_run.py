@@ -1,0 +1,146 @@
+"""The DAG end to end, on the Firestore emulator and a Mongo wire server (or TEST_MONGODB_URI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration import edge_cases
+from tests.integration.dag_runner import run_dag
+
+pytestmark = pytest.mark.integration
+
+TARGETS = ("users", "digital_twins", "conversations", "avatar_conversations")
+KEYS = {
+    "users": ("user_id",),
+    "digital_twins": ("digital_twin_id",),
+    "conversations": ("digital_twin_id", "conversation_id"),
+    "avatar_conversations": ("digital_twin_id", "conversation_id", "message_id"),
+}
+# Small pages, so every collection is read over several of them.
+PAGED = {"batch_size": 2, "max_failures": 1}
+
+
+@pytest.fixture
+def seeded(firestore_client, airflow_db, airflow_connections):
+    edge_cases.seed(firestore_client)
+    return firestore_client
+
+
+def contents(mongo_db, target: str) -> dict[tuple, dict]:
+    """The collection's documents without `_id`, by upsert key; fails on a duplicate key."""
+    found: dict[tuple, dict] = {}
+    for document in mongo_db[target].find({}, {"_id": 0}):
+        key = tuple(document[name] for name in KEYS[target])
+        assert key not in found, f"{target}: duplicate {key}"
+        found[key] = document
+    return found
+
+
+def expected(target: str) -> dict[tuple, dict]:
+    return {tuple(doc[name] for name in KEYS[target]): doc for doc in edge_cases.EXPECTED[target]}
+
+
+def test_full_run_writes_each_document_as_the_contract_says(seeded, mongo_db):
+    result = run_dag(PAGED)
+
+    assert result.state == "success", result.task_states
+    for target in TARGETS:
+        assert contents(mongo_db, target) == expected(target), target
+    # Same conversation id under two twins, same message id under two conversations:
+    # separate documents, and nothing from users/{uid}/conversations.
+    assert mongo_db.conversations.count_documents({"conversation_id": "shared"}) == 2
+    assert mongo_db.avatar_conversations.count_documents({"message_id": "m1"}) == 2
+    assert mongo_db.conversations.count_documents({"summary": "not migrated"}) == 0
+    assert mongo_db.avatar_conversations.count_documents({"message": "not migrated"}) == 0
+
+
+def test_summary_counts_match_what_was_done(seeded, mongo_db):
+    result = run_dag(PAGED)
+
+    for collection, (read, failed, warnings) in edge_cases.READ_FAILED_WARNINGS.items():
+        counts = result.counts(collection)
+        assert counts["read"] == read, collection
+        assert counts["failed"] == failed, collection
+        assert counts["warnings"] == warnings, collection
+        assert counts["inserted"] == read - failed, collection
+        assert (counts["updated"], counts["unchanged"], counts["dry_run"]) == (0, 0, False)
+        assert counts["status"] == "ok"
+    assert result.counts("conversations")["out_of_scope"] == 1
+    assert result.counts("messages")["out_of_scope"] == 1
+    assert result.counts("users")["failed_examples"][0].startswith(edge_cases.BAD_DOCUMENT + ": user_id")
+
+
+def test_dry_run_writes_nothing_and_counts_what_it_would_do(seeded, mongo_db):
+    result = run_dag(PAGED | {"dry_run": True})
+
+    assert result.state == "success", result.task_states
+    assert mongo_db.list_collection_names() == []
+    users = result.counts("users")
+    assert (users["read"], users["inserted"], users["updated"], users["dry_run"]) == (4, 3, 0, True)
+    assert result.counts("messages")["inserted"] == 4
+
+    run_dag(PAGED)
+    mongo_db.users.delete_one({"user_id": "u3"})
+    again = run_dag(PAGED | {"dry_run": True})
+    assert (again.counts("users")["inserted"], again.counts("users")["updated"]) == (1, 2)
+    assert (again.counts("messages")["inserted"], again.counts("messages")["updated"]) == (0, 4)
+    assert mongo_db.users.count_documents({}) == 2
+
+
+def test_rerun_makes_no_duplicates_and_keeps_keys_added_in_mongo(seeded, mongo_db):
+    run_dag(PAGED)
+    mongo_db.users.update_one({"user_id": "u1"}, {"$set": {"crm_id": 42}})
+    seeded.document("users/u1").update({"username": "ada2"})
+
+    result = run_dag(PAGED)
+
+    assert result.state == "success", result.task_states
+    users = contents(mongo_db, "users")
+    assert users[("u1",)]["crm_id"] == 42
+    assert users[("u1",)]["username"] == "ada2"
+    assert len(users) == 3
+    assert (result.counts("users")["inserted"], result.counts("users")["updated"]) == (0, 1)
+    assert result.counts("users")["unchanged"] == 2
+    for target in ("digital_twins", "conversations", "avatar_conversations"):
+        assert contents(mongo_db, target) == expected(target), target
+    # Nothing changed there. (mongoeco counts a $set of an identical embedded
+    # document as a modification, where MongoDB counts it unchanged, so only
+    # the sum is asserted.)
+    messages = result.counts("messages")
+    assert (messages["inserted"], messages["updated"] + messages["unchanged"]) == (0, 4)
+
+
+def test_a_failing_document_fails_its_task_and_the_run_but_not_the_others(seeded, mongo_db):
+    result = run_dag({"max_failures": 0})
+
+    assert result.task_states["users"] == "failed"
+    for task_id in ("digital_twins", "conversations", "messages"):
+        assert result.task_states[task_id] == "success"
+    assert result.task_states["summary"] == "failed"
+    assert result.state == "failed"
+    # The failed task's figures still reach the summary, and the rest were written.
+    assert result.counts("users")["status"] == "failed"
+    assert result.counts("users")["failed"] == 1
+    assert contents(mongo_db, "users") == expected("users")
+    assert contents(mongo_db, "avatar_conversations") == expected("avatar_conversations")
+
+
+def test_collections_param_limits_the_run(seeded, mongo_db):
+    result = run_dag({"collections": ["digital_twins"]})
+
+    assert result.state == "success", result.task_states
+    assert mongo_db.list_collection_names() == ["digital_twins"]
+    assert result.task_states["users"] == "skipped"
+    assert result.counts("users")["status"] == "skipped"
+    assert result.counts("digital_twins")["inserted"] == 2
+
+
+def test_mongo_db_param_overrides_the_connection_schema(seeded, mongo_db, mongo_client):
+    other = mongo_db.name + "_param"
+    try:
+        result = run_dag({"collections": ["users"], "mongo_db": other, "max_failures": 1})
+        assert result.state == "success", result.task_states
+        assert mongo_client[other].users.count_documents({}) == 3
+        assert mongo_db.list_collection_names() == []
+    finally:
+        mongo_client.drop_database(other)
