@@ -46,3 +46,6 @@ def airflow_db() -> Path:
         env=os.environ,
     )
     return _airflow_home
+
+
+pytest_plugins = ["tests.backends"]

@@ -1,4 +1,4 @@
-"""The real backends for integration tests: the Firestore emulator and a Mongo server.
+"""The real backends for tests: the Firestore emulator and a Mongo server (a pytest plugin).
 
 Mongo is a mongoeco wire server started here, or the real MongoDB named by
 `TEST_MONGODB_URI`. Each test writes to a database of its own, so tests never

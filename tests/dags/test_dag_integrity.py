@@ -1,0 +1,127 @@
+"""DAG integrity: the file imports cleanly and cheaply, with the expected shape and params."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import ROOT
+
+DAG_ID = "firestore_to_mongo"
+COLLECTION_TASKS = {"users", "digital_twins", "conversations", "messages"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert list(dagbag.dag_ids) == [DAG_ID]
+
+
+def test_task_ids_and_dependencies(dag):
+    assert set(dag.task_ids) == COLLECTION_TASKS | {"summary"}
+    assert dag.get_task("summary").upstream_task_ids == COLLECTION_TASKS
+    assert dag.get_task("summary").trigger_rule == "all_done"
+
+
+def test_retries_backoff_catchup_tags_and_docs(dag):
+    for task in dag.tasks:
+        assert task.retries >= 2, task.task_id
+        assert task.retry_exponential_backoff
+    assert dag.catchup is False
+    assert dag.tags
+    assert dag.doc_md and "Firestore" in dag.doc_md
+
+
+def test_every_param_has_a_title_and_a_description(dag):
+    for name, param in dag.params.items():
+        assert param.schema.get("title"), name
+        assert param.description, name
+
+
+def test_param_defaults(dag):
+    assert dag.params.validate() == {
+        "dry_run": False,
+        "mode": "full",
+        "collections": ["users", "digital_twins", "conversations", "messages"],
+        "batch_size": 500,
+        "mongo_db": None,
+        "firestore_conn_id": "google_cloud_default",
+        "mongo_conn_id": "mongo_default",
+        "max_failures": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("dry_run", "yes"),
+        ("mode", "sometimes"),
+        ("collections", ["users", "posts"]),
+        ("collections", []),
+        ("collections", ["users", "users"]),
+        ("batch_size", 0),
+        ("batch_size", 10_001),
+        ("batch_size", "500"),
+        ("mongo_db", 5),
+        ("firestore_conn_id", ""),
+        ("mongo_conn_id", None),
+        ("max_failures", -1),
+    ],
+)
+def test_bad_param_values_are_rejected(dag, name, value):
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = ParamsDict(dag.params)
+    with pytest.raises(ParamValidationError):
+        params[name] = value
+        params.validate()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("collections", ["messages"]), ("batch_size", 10_000), ("mongo_db", "other"), ("max_failures", 7)],
+)
+def test_good_param_values_are_accepted(dag, name, value):
+    from airflow.sdk.definitions.param import ParamsDict
+
+    params = ParamsDict(dag.params)
+    params[name] = value
+    assert params.validate()[name] == value
+
+
+def test_parsing_builds_no_hook_and_imports_no_client_library():
+    """Parsing runs at every dag-processor loop: it must not open connections or import
+    the Firestore and Mongo clients."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(ROOT / "dags")!r})
+        assert not bag.import_errors, bag.import_errors
+        heavy = [m for m in ("google.cloud.firestore", "pymongo", "firestore_hook",
+                             "airflow.providers.mongo.hooks.mongo",
+                             "airflow.providers.google.common.hooks.base_google") if m in sys.modules]
+        print("HEAVY", heavy)
+        """
+    )
+    # No connections exist in this environment: any hook built at import time would fail.
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "HEAVY []" in result.stdout
