@@ -13,9 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,41 +65,33 @@ class FirestoreEmulator:
 def start_firestore_emulator(
     port: int | None = None, log_path: Path | None = None, timeout: float = 90
 ) -> FirestoreEmulator:
+    """Start the emulator and wait until it serves.
+
+    Its output goes to a file rather than a pipe, so it can outlive this
+    process (the demo leaves it running) without dying on a broken pipe.
+    """
     port = port or free_port()
-    log_path = log_path or Path(os.devnull)
-    log = open(log_path, "w")  # noqa: SIM115 - the emulator writes to it for its whole life
-    process = subprocess.Popen(
-        ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    if log_path is None:
+        log_path = Path(tempfile.mkdtemp(prefix="firestore-emulator-")) / "emulator.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    for line in process.stdout:
-        log.write(line)
-        if EMULATOR_READY_LINE in line:
-            break
+    while EMULATOR_READY_LINE not in log_path.read_text(errors="replace"):
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"Firestore emulator exited with {process.returncode}: {log_path.read_text()[-2000:]}"
+            )
         if time.monotonic() > deadline:
             stop_process_group(process)
-            raise RuntimeError(f"Firestore emulator not ready after {timeout}s")
-    else:
-        raise RuntimeError(f"Firestore emulator exited with {process.wait()} before it was ready")
-    # Keep draining its output so a chatty emulator never blocks on a full pipe.
-    _drain_in_background(process, log)
+            raise RuntimeError(f"Firestore emulator not ready after {timeout}s; see {log_path}")
+        time.sleep(0.2)
     return FirestoreEmulator("127.0.0.1", port, process)
-
-
-def _drain_in_background(process: subprocess.Popen, log) -> None:
-    import threading
-
-    def drain() -> None:
-        with log:
-            for line in process.stdout:
-                log.write(line)
-
-    threading.Thread(target=drain, daemon=True).start()
 
 
 @dataclass
@@ -135,16 +127,16 @@ def start_mongoeco(
         command += ["--user", user]
         # The password travels by environment, never on a command line that `ps` shows.
         env["MONGOECO_PASSWORD"] = password or ""
-    log = open(log_path or os.devnull, "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        command,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-    )
-    log.close()
+    with open(log_path or os.devnull, "w") as log:
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+        )
     wait_for_port("127.0.0.1", port, timeout, process)
     return MongoEcoServer("127.0.0.1", port, process)
 
@@ -159,11 +151,3 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
         time.sleep(0.1)
     stop_process_group(process)
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
-
-
-@contextlib.contextmanager
-def running(server) -> Iterator:
-    try:
-        yield server
-    finally:
-        server.stop()

@@ -132,8 +132,8 @@ def _problem(name: str, value: Any) -> str | None:
             ok = (
                 isinstance(value, list | tuple)
                 and len(value) > 0
+                and all(isinstance(item, str) and item in COLLECTION_NAMES for item in value)
                 and len(set(value)) == len(value)
-                and all(item in COLLECTION_NAMES for item in value)
             )
             expected = f"a non-empty list of distinct names from {', '.join(COLLECTION_NAMES)}"
         case "batch_size":

@@ -54,6 +54,7 @@ def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> Mappe
     for prefix in spec.copied_prefixes:
         for name in sorted(data):
             if name.startswith(prefix):
+                _check_top_level_name(name)
                 fields[name] = _convert_field(name, data[name], spec, warnings)
     if spec.derives_message_type:
         fields["type"] = message_type(data)
@@ -96,10 +97,17 @@ def message_type(data: dict[str, Any]) -> str:
     return "media"
 
 
+def _check_top_level_name(name: str) -> None:
+    # `$set` reads "a.b" as a path into a nested document and rejects "$a";
+    # copying such a key would write somewhere else than the source says.
+    if "." in name or name.startswith("$"):
+        raise MappingError(f"field name {name!r} can't be written by a MongoDB $set ('.' or leading '$')")
+
+
 def _check_encodable(fields: dict[str, Any]) -> None:
     try:
         size = len(bson.encode(fields))
-    except (bson.errors.InvalidDocument, OverflowError) as error:
+    except (bson.errors.InvalidDocument, OverflowError, ValueError) as error:
         raise MappingError(f"not storable in BSON: {error}") from None
     if size > MAX_BSON_SIZE:
         raise MappingError(f"{size} bytes is over MongoDB's {MAX_BSON_SIZE}-byte document limit")

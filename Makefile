@@ -1,0 +1,58 @@
+# firestore-to-mongo: everything starts from here. `make help` lists the targets.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
+
+# Python 3.13: `python3.13` when it runs, else pyenv's 3.13 binary called directly
+# (pyenv's shim refuses to run a version that isn't the selected one).
+PYTHON313 ?= $(shell \
+	if python3.13 -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1; then \
+		command -v python3.13; \
+	elif command -v pyenv >/dev/null 2>&1; then \
+		v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | sort -V | tail -n 1); \
+		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.13"; \
+	fi)
+
+.PHONY: help venv test lint format lock demo demo-down clean
+
+help:
+	@echo "make test       create .venv if needed, run every test (unit + integration)"
+	@echo "make demo       start the Firestore emulator and mongoeco, seed, run the DAG, print the summary"
+	@echo "make demo-down  stop what make demo started"
+	@echo "make lint       ruff check and format check"
+	@echo "make lock       re-resolve requirements.lock from requirements-dev.txt"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it or pass PYTHON313=/path/to/python3.13" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: venv
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.13 requirements-dev.txt -o requirements.lock
+
+demo: venv
+	PYTHONPATH=. $(PY) -m devtools.demo up
+
+demo-down:
+	@test -x $(PY) && PYTHONPATH=. $(PY) -m devtools.demo down || true
+
+clean: demo-down
+	rm -rf .demo .pytest_cache .ruff_cache
