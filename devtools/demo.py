@@ -50,10 +50,10 @@ def up() -> int:
     env = demo_environment()
     os.environ.update(env)
 
-    step("Starting the Firestore emulator on port %d" % FIRESTORE_PORT)
+    step(f"Starting the Firestore emulator on port {FIRESTORE_PORT}")
     emulator = start_firestore_emulator(FIRESTORE_PORT, log_path=DEMO / "firestore.log")
     PIDS["firestore"].write_text(str(emulator.process.pid))
-    step("Starting mongoeco (SQLite engine, data in .demo/mongo.sqlite) on port %d" % MONGO_PORT)
+    step(f"Starting mongoeco (SQLite engine, data in .demo/mongo.sqlite) on port {MONGO_PORT}")
     mongo = start_mongoeco(MONGO_PORT, sqlite_path=DEMO / "mongo.sqlite", log_path=DEMO / "mongo.log")
     PIDS["mongo"].write_text(str(mongo.process.pid))
 
