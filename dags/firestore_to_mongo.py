@@ -31,18 +31,25 @@ and `mongo_conn_id` (type `mongo`, default `mongo_default`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+from datetime import datetime, timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import AssetAlias, dag, task
 
 from include.firestore_to_mongo.params import dag_params
-from include.firestore_to_mongo.specs import COLLECTION_NAMES
+from include.firestore_to_mongo.specs import COLLECTION_NAMES, asset_alias_name
+
+# Cron expression or preset, read when the file is parsed; "none" for manual runs only.
+SCHEDULE = os.environ.get("FIRESTORE_TO_MONGO_SCHEDULE", "@hourly")
 
 
 @dag(
     dag_id="firestore_to_mongo",
-    schedule=None,
+    schedule=None if SCHEDULE.strip().lower() in ("", "none") else SCHEDULE,
+    start_date=datetime(2026, 1, 1),
     catchup=False,
+    # Runs never overlap: two runs writing one collection would race on its watermark.
+    max_active_runs=1,
     doc_md=__doc__,
     params=dag_params(),
     default_args={
@@ -56,11 +63,11 @@ from include.firestore_to_mongo.specs import COLLECTION_NAMES
 def firestore_to_mongo():
     # multiple_outputs=False: the report is one XCom, not one per key.
     @task(multiple_outputs=False)
-    def migrate(collection: str, params=None, ti=None) -> dict:
+    def migrate(collection: str, params=None, ti=None, outlet_events=None) -> dict:
         """Read one Firestore collection in pages, map it, and upsert it into MongoDB."""
         from include.firestore_to_mongo.tasks import migrate_collection_task
 
-        return migrate_collection_task(collection, params, ti)
+        return migrate_collection_task(collection, params, ti, outlet_events)
 
     @task(trigger_rule="all_done", multiple_outputs=False)
     def summary(params=None, ti=None) -> dict:
@@ -69,7 +76,12 @@ def firestore_to_mongo():
 
         return summary_task(params, ti)
 
-    collection_tasks = [migrate.override(task_id=name)(name) for name in COLLECTION_NAMES]
+    collection_tasks = [
+        # The alias resolves at run time to mongodb://host:port/db/collection, which
+        # only the connection knows; downstream DAGs can schedule on either.
+        migrate.override(task_id=name, outlets=[AssetAlias(asset_alias_name(name))])(name)
+        for name in COLLECTION_NAMES
+    ]
     collection_tasks >> summary()
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from include.firestore_to_mongo.specs import COLLECTION_NAMES
+from include.firestore_to_mongo.timestamps import to_bson_datetime
 
 MODES = ("full", "incremental")
 MAX_BATCH_SIZE = 10_000
+MAX_TIMEOUT_SECONDS = 3_600
 DEFAULT_DATABASE = "app"
+# A date, or a date and time with optional seconds, fraction and offset: what
+# the trigger form accepts for `since` before the task parses it for real.
+ISO_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 
 # JSON schema of each param, with the trigger form's title and description.
 PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -22,11 +28,40 @@ PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
         "index). Reports what would be inserted and updated, with 3 sample documents each.",
     },
     "mode": {
-        "default": "full",
+        "default": "incremental",
         "type": "string",
         "enum": list(MODES),
         "title": "Mode",
-        "description": "full re-reads every document. incremental is not built yet and behaves as full.",
+        "description": "incremental (the schedule's mode) reads conversations and messages "
+        "changed since the last watermark and writes users and twins changed since theirs; "
+        "without a watermark it runs in full. full re-reads and rewrites everything and finds "
+        "MongoDB documents deleted in Firestore.",
+    },
+    "since": {
+        "default": None,
+        "type": ["null", "string"],
+        "pattern": ISO_DATETIME_PATTERN,
+        "title": "Since (incremental)",
+        "description": "ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z. For this one incremental "
+        "run, read changes from this instant instead of from the stored watermark (no "
+        "look-back is added). Empty: use the watermark.",
+    },
+    "lookback_minutes": {
+        "default": 10,
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 7 * 24 * 60,
+        "title": "Look-back (minutes)",
+        "description": "Incremental runs re-read this much before the watermark, to catch "
+        "late writes and clock skew. Re-reading is harmless: writes are upserts.",
+    },
+    "prune": {
+        "default": False,
+        "type": "boolean",
+        "title": "Prune deleted documents",
+        "description": "Full runs only: delete MongoDB documents whose source no longer exists "
+        "in Firestore. Without it, a full run only reports them. Never done when a document "
+        "of the collection failed in this run.",
     },
     "collections": {
         "default": list(COLLECTION_NAMES),
@@ -69,6 +104,16 @@ PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
         "title": "MongoDB connection",
         "description": "A connection of type mongo; its schema is the default database.",
     },
+    "timeout_seconds": {
+        "default": 60,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_TIMEOUT_SECONDS,
+        "title": "Backend timeout (seconds)",
+        "description": "Longest wait for one Firestore page or one MongoDB operation, retries "
+        "included. A backend that doesn't answer in time fails the task (and Airflow retries "
+        "it) instead of hanging.",
+    },
     "max_failures": {
         "default": 0,
         "type": "integer",
@@ -88,11 +133,15 @@ class ParamError(ValueError):
 class RunConfig:
     dry_run: bool
     mode: str
+    since: datetime | None
+    lookback_minutes: int
+    prune: bool
     collections: tuple[str, ...]
     batch_size: int
     mongo_db: str | None
     firestore_conn_id: str
     mongo_conn_id: str
+    timeout_seconds: int
     max_failures: int
 
     @classmethod
@@ -107,13 +156,34 @@ class RunConfig:
         return cls(
             dry_run=values["dry_run"],
             mode=values["mode"],
+            since=parse_since(values["since"]),
+            lookback_minutes=values["lookback_minutes"],
+            prune=values["prune"],
             collections=tuple(values["collections"]),
             batch_size=values["batch_size"],
             mongo_db=values["mongo_db"] or None,
             firestore_conn_id=values["firestore_conn_id"],
             mongo_conn_id=values["mongo_conn_id"],
+            timeout_seconds=values["timeout_seconds"],
             max_failures=values["max_failures"],
         )
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """`since` as a UTC datetime; a value without an offset is UTC."""
+    if value is None or value == "":
+        return None
+    from dateutil.parser import isoparse
+
+    return to_bson_datetime(isoparse(value))
+
+
+def _parses_as_iso(value: str) -> bool:
+    try:
+        parse_since(value)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def _is_int(value: Any) -> bool:
@@ -122,9 +192,18 @@ def _is_int(value: Any) -> bool:
 
 def _problem(name: str, value: Any) -> str | None:
     match name:
-        case "dry_run":
+        case "dry_run" | "prune":
             ok = isinstance(value, bool)
             expected = "true or false"
+        case "since":
+            ok = value is None or value == "" or (isinstance(value, str) and _parses_as_iso(value))
+            expected = "an ISO 8601 date-time such as 2026-11-01T00:00:00Z"
+        case "lookback_minutes":
+            ok = _is_int(value) and 0 <= value <= 7 * 24 * 60
+            expected = "an integer number of minutes from 0 to 10,080"
+        case "timeout_seconds":
+            ok = _is_int(value) and 1 <= value <= MAX_TIMEOUT_SECONDS
+            expected = f"an integer from 1 to {MAX_TIMEOUT_SECONDS:,}"
         case "mode":
             ok = value in MODES
             expected = f"one of {', '.join(MODES)}"

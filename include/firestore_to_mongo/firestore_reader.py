@@ -7,14 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from google.api_core import exceptions as google_exceptions
+from google.api_core.retry import Retry
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from include.firestore_to_mongo.paths import ids_from_path
 from include.firestore_to_mongo.specs import CollectionSpec
 
-# Seconds one page request may take before it fails; bounded so an unreachable
-# backend turns into a task failure (and a retry), not a hang.
-DEFAULT_PAGE_TIMEOUT = 60.0
+# The earliest instant Firestore stores: `cursor >= FIRST_INSTANT` matches every
+# Timestamp-typed cursor value and nothing else.
+FIRST_INSTANT = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+
+
+class SourceUnavailableError(RuntimeError):
+    """Firestore did not answer in time, or refused the query."""
 
 
 @dataclass(frozen=True)
@@ -25,41 +32,72 @@ class SourceDocument:
 
 
 @dataclass(frozen=True)
+class ReadPosition:
+    """Where a read stopped: the last document returned, and its cursor value when the
+    read is ordered by one. Enough to resume the same query after it."""
+
+    path: str
+    cursor_value: Any = None
+
+
+@dataclass(frozen=True)
 class Page:
     documents: list[SourceDocument]
     # Documents the query returned outside the migrated paths, such as
     # users/{uid}/conversations/{cid} in the `conversations` collection group.
     out_of_scope: int
+    position: ReadPosition
 
 
-def base_query(client: firestore.Client, spec: CollectionSpec):
+def build_query(client: firestore.Client, spec: CollectionSpec, since: datetime | None = None):
+    """The ordered query for `spec`; with `since`, only documents whose change cursor is at or after it."""
     source = (
         client.collection_group(spec.source_collection)
         if spec.is_group
         else client.collection(spec.source_collection)
     )
-    return source.order_by("__name__")
+    if since is None:
+        return source.order_by("__name__")
+    if spec.cursor_field is None:
+        raise ValueError(f"{spec.name} has no change cursor to read from {since}")
+    return (
+        source.where(filter=FieldFilter(spec.cursor_field, ">=", since))
+        .order_by(spec.cursor_field)
+        .order_by("__name__")
+    )
 
 
 def read_pages(
     client: firestore.Client,
     spec: CollectionSpec,
     page_size: int,
-    timeout: float = DEFAULT_PAGE_TIMEOUT,
+    timeout: float,
+    since: datetime | None = None,
+    resume_after: ReadPosition | None = None,
 ) -> Iterator[Page]:
     """Yield the collection's documents in pages of at most `page_size`.
 
-    Each page is its own short query ordered by document name and resumed after
-    the previous page's last snapshot: no stream stays open for the whole
+    Each page is its own short query, ordered by document name (or by change
+    cursor, then name, when reading `since` an instant) and resumed after the
+    previous page's last document: no stream stays open for the whole
     collection, no offsets are used, and memory holds one page at a time.
+    `resume_after` continues a read that stopped there. A page that can't be read
+    within `timeout` seconds, retries included, raises SourceUnavailableError.
     """
-    query = base_query(client, spec)
-    cursor = None
+    query = build_query(client, spec, since)
+    position = resume_after
+    retry = Retry(timeout=timeout)
     while True:
         page_query = query.limit(page_size)
-        if cursor is not None:
-            page_query = page_query.start_after(cursor)
-        snapshots = list(page_query.stream(timeout=timeout))
+        if position is not None:
+            page_query = page_query.start_after(_cursor(client, spec, since, position))
+        try:
+            snapshots = list(page_query.stream(timeout=timeout, retry=retry))
+        except (google_exceptions.GoogleAPIError, ValueError) as error:
+            # ValueError: what the client raises when a retried stream runs out of time.
+            raise SourceUnavailableError(
+                f"reading {spec.name} from Firestore failed within {timeout:g} s: {error}"
+            ) from error
         if not snapshots:
             return
         documents = [
@@ -67,7 +105,39 @@ def read_pages(
             for snap in snapshots
             if ids_from_path(snap.reference.path, spec.path_shape) is not None
         ]
-        yield Page(documents, out_of_scope=len(snapshots) - len(documents))
+        last = snapshots[-1]
+        position = ReadPosition(
+            path=last.reference.path,
+            cursor_value=last.get(spec.cursor_field) if since is not None else None,
+        )
+        yield Page(documents, out_of_scope=len(snapshots) - len(documents), position=position)
         if len(snapshots) < page_size:
             return
-        cursor = snapshots[-1]
+
+
+def _cursor(client: firestore.Client, spec: CollectionSpec, since, position: ReadPosition) -> dict:
+    cursor: dict[str, Any] = {"__name__": client.document(position.path)}
+    if since is not None:
+        cursor = {spec.cursor_field: position.cursor_value, **cursor}
+    return cursor
+
+
+def count_without_cursor(client: firestore.Client, spec: CollectionSpec, timeout: float) -> int | None:
+    """How many documents an incremental read can never see: those whose change cursor is
+    missing, null or not a Timestamp. Two count aggregations, so cheap (Firestore bills
+    one read per 1,000 index entries). For a collection group the figure includes
+    same-named subcollections outside the migrated paths. None when counting fails."""
+    if spec.cursor_field is None:
+        return None
+    source = (
+        client.collection_group(spec.source_collection)
+        if spec.is_group
+        else client.collection(spec.source_collection)
+    )
+    with_cursor = source.where(filter=FieldFilter(spec.cursor_field, ">=", FIRST_INSTANT))
+    try:
+        total = source.count().get(timeout=timeout)[0][0].value
+        timestamped = with_cursor.count().get(timeout=timeout)[0][0].value
+    except google_exceptions.GoogleAPIError:
+        return None
+    return total - timestamped

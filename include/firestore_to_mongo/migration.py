@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Protocol
 
-from include.firestore_to_mongo.firestore_reader import Page
+from include.firestore_to_mongo.deletions import KeyLedger
+from include.firestore_to_mongo.firestore_reader import Page, SourceDocument
 from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document
 from include.firestore_to_mongo.mongo_writer import WriteOutcome
 from include.firestore_to_mongo.progress import ProgressLog
@@ -25,36 +27,56 @@ class BatchWriter(Protocol):
     def write(self, documents: list[MappedDocument]) -> WriteOutcome: ...
 
 
+def changed_since(threshold: datetime) -> Callable[[SourceDocument], bool]:
+    """A filter keeping documents whose Firestore update_time is at or after `threshold`."""
+
+    def keep(document: SourceDocument) -> bool:
+        return document.update_time is None or document.update_time >= threshold
+
+    return keep
+
+
 def migrate_collection(
     spec: CollectionSpec,
     pages: Iterable[Page],
     writer: BatchWriter,
-    dry_run: bool,
+    report: CollectionReport,
     progress: ProgressLog | None = None,
+    keep: Callable[[SourceDocument], bool] | None = None,
+    ledger: KeyLedger | None = None,
+    on_page_written: Callable[[Page, CollectionReport], None] | None = None,
 ) -> CollectionReport:
-    """Migrate every document `pages` yields and return the figures.
+    """Migrate every document `pages` yields, adding to `report`'s figures.
 
     A document that can't be mapped or written is logged with its path and the
-    reason, counted as failed, and the rest carry on. Errors that concern the
-    whole backend (a lost connection, say) propagate: the task fails and its
-    retry starts over, which the upserts make safe.
+    reason, counted as failed, and the rest carry on. Documents that `keep`
+    turns down are read but not written (`skipped`). Each mapped key goes to
+    `ledger`, for finding deleted sources later. `on_page_written` runs once a
+    page is fully written: the place to checkpoint. Errors that concern a whole
+    backend (a lost connection, say) propagate: the task fails, and its retry
+    resumes from the last checkpoint, which the upserts make safe.
     """
-    report = CollectionReport(collection=spec.name, target=spec.target, dry_run=dry_run)
     progress = progress or ProgressLog(spec.name, log)
-    samples_left = DRY_RUN_SAMPLES if dry_run else 0
+    samples_left = DRY_RUN_SAMPLES if report.dry_run else 0
     writer.prepare()
     for page in pages:
+        report.pages += 1
         report.read += len(page.documents)
         report.out_of_scope += page.out_of_scope
-        batch = _map_page(spec, page, report)
+        wanted = [doc for doc in page.documents if keep is None or keep(doc)]
+        report.skipped += len(page.documents) - len(wanted)
+        batch = _map_documents(spec, wanted, report)
+        if ledger is not None:
+            ledger.add(tuple(doc.key.values()) for doc in batch)
         if batch:
             _record(writer.write(batch), report)
         for document in batch[:samples_left]:
             log.info("%s: dry-run sample %s → %s", spec.name, document.path, _as_json(document.fields))
         samples_left = max(0, samples_left - len(batch))
+        if on_page_written is not None:
+            on_page_written(page, report)
         progress.update(report.read)
     progress.done(report.read)
-    report.seconds = round(progress.elapsed(), 3)
     if report.out_of_scope:
         log.info(
             "%s: left out %d documents outside %s",
@@ -65,9 +87,11 @@ def migrate_collection(
     return report
 
 
-def _map_page(spec: CollectionSpec, page: Page, report: CollectionReport) -> list[MappedDocument]:
+def _map_documents(
+    spec: CollectionSpec, documents: list[SourceDocument], report: CollectionReport
+) -> list[MappedDocument]:
     batch = []
-    for source in page.documents:
+    for source in documents:
         try:
             mapped = map_document(spec, source.path, source.data)
         except MappingError as error:

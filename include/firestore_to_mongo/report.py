@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 FAILED_EXAMPLES = 5
@@ -15,16 +15,32 @@ class CollectionReport:
     collection: str
     target: str
     dry_run: bool
+    # "full", "incremental", or "full (no watermark)" for an incremental run's first time.
+    mode: str = "full"
     read: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Read but not written: not changed since the watermark (users, digital_twins).
+    skipped: int = 0
     failed: int = 0
     warnings: int = 0
     out_of_scope: int = 0
+    pages: int = 0
     seconds: float = 0.0
     status: str = "running"
     failed_examples: list[str] = field(default_factory=list)
+    watermark_before: str | None = None
+    watermark_after: str | None = None
+    # Full runs: MongoDB documents whose Firestore source is gone (None: not checked,
+    # `stale_note` says why), how many were deleted, and a few of their keys.
+    stale: int | None = None
+    deleted: int = 0
+    stale_samples: list[dict[str, Any]] = field(default_factory=list)
+    stale_note: str | None = None
+    # Incremental runs: documents without a Timestamp change cursor, which only a full run sees.
+    without_cursor: int | None = None
+    resumed: bool = False
 
     @property
     def docs_per_second(self) -> float:
@@ -38,21 +54,34 @@ class CollectionReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"docs_per_second": self.docs_per_second}
 
+    @classmethod
+    def from_dict(cls, figures: dict[str, Any]) -> CollectionReport:
+        names = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in figures.items() if key in names})
+
 
 # Rows of the summary table: (heading, report key).
 COLUMNS = (
     ("collection", "collection"),
     ("status", "status"),
+    ("mode", "mode"),
     ("read", "read"),
     ("inserted", "inserted"),
     ("updated", "updated"),
     ("unchanged", "unchanged"),
+    ("skipped", "skipped"),
     ("failed", "failed"),
     ("warnings", "warnings"),
+    ("gone", "stale"),
+    ("deleted", "deleted"),
     ("seconds", "seconds"),
     ("docs/s", "docs_per_second"),
     ("dry run", "dry_run"),
+    ("watermark before", "watermark_before"),
+    ("watermark after", "watermark_after"),
 )
+# Left-aligned columns; the others are numbers.
+TEXT_COLUMNS = {"collection", "status", "mode", "watermark before", "watermark after"}
 
 
 def missing_report(collection: str, status: str) -> dict[str, Any]:
@@ -68,8 +97,8 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            cell.ljust(width) if i < 2 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+            cell.ljust(width) if heading in TEXT_COLUMNS else cell.rjust(width)
+            for heading, cell, width in zip(header, cells, widths, strict=True)
         ).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
@@ -86,3 +115,32 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def render_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """What the table can't show: deleted sources, the incremental gap, failures."""
+    notes = []
+    for row in rows:
+        name = row["collection"]
+        if row.get("stale"):
+            action = (
+                "would be deleted with prune"
+                if row.get("dry_run")
+                else f"{row['deleted']:,} deleted"
+                if row.get("deleted")
+                else "kept (prune is off)"
+            )
+            notes.append(
+                f"{name}: {row['stale']:,} MongoDB documents have no Firestore source any more, "
+                f"{action}; for example {row['stale_samples']}"
+            )
+        elif row.get("stale_note"):
+            notes.append(f"{name}: deleted sources not checked: {row['stale_note']}")
+        if row.get("without_cursor"):
+            notes.append(
+                f"{name}: {row['without_cursor']:,} documents have no Timestamp change cursor; "
+                "incremental runs can't see them, a full run does"
+            )
+        for example in row.get("failed_examples") or []:
+            notes.append(f"{name}: failed: {example}")
+    return notes

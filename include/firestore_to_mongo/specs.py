@@ -31,6 +31,12 @@ class CollectionSpec:
     # The upsert key, in index order.
     key_fields: tuple[str, ...] = field(default=())
     derives_message_type: bool = False
+    # The change cursor: the source field incremental runs filter and order on.
+    # Firestore can't filter on its own update_time, so it must be a field, and a
+    # range filter only matches one value type: Firestore Timestamps. None: the
+    # collection is re-read in full and only what update_time says changed is written.
+    # This is the one place to change a cursor.
+    cursor_field: str | None = None
 
 
 def _same(*names: str) -> dict[str, str]:
@@ -92,6 +98,7 @@ CONVERSATIONS = CollectionSpec(
     copied=_same("summary", "created_at", "updated_at", "message_count"),
     timestamp_fields=frozenset({"created_at", "updated_at"}),
     key_fields=("digital_twin_id", "conversation_id"),
+    cursor_field="updated_at",
 )
 
 MESSAGES = CollectionSpec(
@@ -106,9 +113,15 @@ MESSAGES = CollectionSpec(
     timestamp_fields=frozenset({"timestamp"}),
     key_fields=("digital_twin_id", "conversation_id", "message_id"),
     derives_message_type=True,
+    cursor_field="timestamp",
 )
 
 SPECS: dict[str, CollectionSpec] = {
     spec.name: spec for spec in (USERS, DIGITAL_TWINS, CONVERSATIONS, MESSAGES)
 }
 COLLECTION_NAMES: tuple[str, ...] = tuple(SPECS)
+
+
+def asset_alias_name(collection: str) -> str:
+    """The AssetAlias under which a collection task reports its MongoDB collection's Asset."""
+    return f"firestore_to_mongo.{collection}"

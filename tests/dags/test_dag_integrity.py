@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -56,12 +57,16 @@ def test_every_param_has_a_title_and_a_description(dag):
 def test_param_defaults(dag):
     assert dag.params.validate() == {
         "dry_run": False,
-        "mode": "full",
+        "mode": "incremental",
+        "since": None,
+        "lookback_minutes": 10,
+        "prune": False,
         "collections": ["users", "digital_twins", "conversations", "messages"],
         "batch_size": 500,
         "mongo_db": None,
         "firestore_conn_id": "google_cloud_default",
         "mongo_conn_id": "mongo_default",
+        "timeout_seconds": 60,
         "max_failures": 0,
     }
 
@@ -81,6 +86,11 @@ def test_param_defaults(dag):
         ("firestore_conn_id", ""),
         ("mongo_conn_id", None),
         ("max_failures", -1),
+        ("since", "yesterday"),
+        ("since", "2026-11-01T10:00:00 CET"),
+        ("lookback_minutes", -5),
+        ("prune", "no"),
+        ("timeout_seconds", 0),
     ],
 )
 def test_bad_param_values_are_rejected(dag, name, value):
@@ -95,7 +105,15 @@ def test_bad_param_values_are_rejected(dag, name, value):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("collections", ["messages"]), ("batch_size", 10_000), ("mongo_db", "other"), ("max_failures", 7)],
+    [
+        ("collections", ["messages"]),
+        ("batch_size", 10_000),
+        ("mongo_db", "other"),
+        ("max_failures", 7),
+        ("since", "2026-11-01T10:00:00Z"),
+        ("since", "2026-11-01"),
+        ("mode", "full"),
+    ],
 )
 def test_good_param_values_are_accepted(dag, name, value):
     from airflow.sdk.definitions.param import ParamsDict
@@ -126,3 +144,32 @@ def test_parsing_builds_no_hook_and_imports_no_client_library():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "HEAVY []" in result.stdout
+
+
+def test_hourly_by_default_and_runs_never_overlap(dag):
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert dag.schedule == "@hourly"
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("*/15 * * * *", "*/15 * * * *"), ("none", "None")])
+def test_schedule_comes_from_the_environment(setting, expected):
+    script = textwrap.dedent(
+        f"""
+        from airflow.dag_processing.dagbag import DagBag
+        dag = DagBag(dag_folder={str(ROOT / "dags")!r}).dags["firestore_to_mongo"]
+        print("SCHEDULE", dag.schedule)
+        """
+    )
+    env = dict(os.environ, FIRESTORE_TO_MONGO_SCHEDULE=setting)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert f"SCHEDULE {expected}" in result.stdout, result.stderr[-2000:]
+
+
+def test_each_collection_task_reports_an_asset_alias(dag):
+    from airflow.sdk import AssetAlias
+
+    for name in COLLECTION_TASKS:
+        assert dag.get_task(name).outlets == [AssetAlias(f"firestore_to_mongo.{name}")]

@@ -1,0 +1,106 @@
+"""Find MongoDB documents whose Firestore source is gone, and optionally delete them.
+
+A full run records every key it read in a ledger on local disk (SQLite), so
+memory stays bounded however large the collection; afterwards each MongoDB key
+is looked up in the ledger. A key that is missing there belongs to a document
+that no longer exists in Firestore.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pymongo.collection import Collection
+
+SAMPLE_KEYS = 5
+
+
+class KeyLedger:
+    """A set of upsert keys, kept in a temporary SQLite file."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="firestore-to-mongo-keys-")
+        self._db = sqlite3.connect(Path(self._directory.name) / "keys.sqlite")
+        self._db.execute("CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def add(self, keys: Iterable[tuple]) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?)", ((_encode(k),) for k in keys))
+
+    def missing(self, keys: list[tuple]) -> list[tuple]:
+        encoded = [_encode(key) for key in keys]
+        placeholders = ",".join("?" * len(encoded))
+        found = {
+            row[0] for row in self._db.execute(f"SELECT key FROM keys WHERE key IN ({placeholders})", encoded)
+        }
+        return [key for key, code in zip(keys, encoded, strict=True) if code not in found]
+
+    def close(self) -> None:
+        self._db.close()
+        self._directory.cleanup()
+
+    def __enter__(self) -> KeyLedger:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _encode(key: tuple) -> str:
+    # JSON tells "1" from 1, as MongoDB does.
+    return json.dumps(list(key), ensure_ascii=False)
+
+
+@dataclass
+class DeletionResult:
+    stale: int = 0
+    deleted: int = 0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def stale_keys(
+    collection: Collection, key_fields: tuple[str, ...], ledger: KeyLedger, batch_size: int
+) -> Iterator[list[tuple]]:
+    """Yield, batch by batch, the keys in `collection` that the ledger lacks.
+
+    Documents without a complete key of ours (written by something else) are
+    left alone.
+    """
+    projection = dict.fromkeys(key_fields, 1) | {"_id": 0}
+    batch: list[tuple] = []
+    for document in collection.find({}, projection, batch_size=batch_size):
+        key = tuple(document.get(name) for name in key_fields)
+        if not all(isinstance(value, str | int) and not isinstance(value, bool) for value in key):
+            continue
+        batch.append(key)
+        if len(batch) == batch_size:
+            if stale := ledger.missing(batch):
+                yield stale
+            batch = []
+    if batch and (stale := ledger.missing(batch)):
+        yield stale
+
+
+def find_and_prune(
+    collection: Collection,
+    key_fields: tuple[str, ...],
+    ledger: KeyLedger,
+    batch_size: int,
+    prune: bool,
+) -> DeletionResult:
+    """Count the stale documents (keeping a few sample keys) and, with `prune`, delete them."""
+    result = DeletionResult()
+    # Deleting while the scan is open is safe: only keys it already returned go.
+    for keys in stale_keys(collection, key_fields, ledger, batch_size):
+        result.stale += len(keys)
+        for key in keys[: SAMPLE_KEYS - len(result.samples)]:
+            result.samples.append(dict(zip(key_fields, key, strict=True)))
+        if prune:
+            filters = [dict(zip(key_fields, key, strict=True)) for key in keys]
+            result.deleted += collection.delete_many({"$or": filters}).deleted_count
+    return result

@@ -1,0 +1,80 @@
+"""Durable run state in the target MongoDB database: watermarks and checkpoints.
+
+Watermarks live next to the data they describe, so dropping the target
+database also forgets them, and the next run starts over in full instead of
+trusting a watermark for data that is gone.
+
+- `_firestore_to_mongo_watermarks`: one document per collection,
+  `{_id: "messages", watermark: <UTC datetime>, source: "project/database", ...}`.
+  The next incremental run reads changes from `watermark - lookback`.
+- `_firestore_to_mongo_checkpoints`: one document per (DAG run, collection)
+  while a task is under way: where its read stopped and its figures so far. A
+  retry of the same run resumes there; a new run has a new key and starts clean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.database import Database
+
+WATERMARKS = "_firestore_to_mongo_watermarks"
+CHECKPOINTS = "_firestore_to_mongo_checkpoints"
+
+
+@dataclass(frozen=True)
+class Watermark:
+    value: datetime
+    source: str
+
+
+class WatermarkStore:
+    def __init__(self, database: Database) -> None:
+        self.collection = database[WATERMARKS]
+
+    def get(self, name: str) -> Watermark | None:
+        found = self.collection.find_one({"_id": name})
+        if not found:
+            return None
+        return Watermark(value=_as_utc(found["watermark"]), source=found.get("source", ""))
+
+    def advance(self, name: str, value: datetime, source: str, run_id: str, mode: str) -> None:
+        """Store `value` unless a later watermark is already stored: a watermark never goes back."""
+        self.collection.update_one(
+            {"_id": name},
+            {
+                "$max": {"watermark": value},
+                "$set": {"source": source, "run_id": run_id, "mode": mode, "updated_at": _now()},
+            },
+            upsert=True,
+        )
+
+
+class CheckpointStore:
+    def __init__(self, database: Database, run_key: str, name: str) -> None:
+        self.collection = database[CHECKPOINTS]
+        self.key = f"{run_key}/{name}"
+
+    def load(self) -> dict[str, Any] | None:
+        found = self.collection.find_one({"_id": self.key})
+        if found:
+            found.pop("_id")
+            found["started_at"] = _as_utc(found["started_at"])
+        return found
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.collection.replace_one({"_id": self.key}, {**state, "saved_at": _now()}, upsert=True)
+
+    def clear(self) -> None:
+        self.collection.delete_one({"_id": self.key})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Drivers hand back naive UTC datetimes unless the client is tz_aware.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
