@@ -190,3 +190,33 @@ READ_FAILED_WARNINGS = {
     "messages": (4, 0, 0),
 }
 BAD_DOCUMENT = "users/bad"
+
+
+TARGETS = ("users", "digital_twins", "conversations", "avatar_conversations")
+KEYS = {
+    "users": ("user_id",),
+    "digital_twins": ("digital_twin_id",),
+    "conversations": ("digital_twin_id", "conversation_id"),
+    "avatar_conversations": ("digital_twin_id", "conversation_id", "message_id"),
+}
+
+
+def contents(mongo_db, target: str) -> dict[tuple, dict]:
+    """The collection's documents without `_id`, by upsert key; fails on a duplicate key."""
+    found: dict[tuple, dict] = {}
+    for document in mongo_db[target].find({}, {"_id": 0}):
+        key = tuple(document[name] for name in KEYS[target])
+        assert key not in found, f"{target}: duplicate {key}"
+        found[key] = document
+    return found
+
+
+def data_collections(mongo_db) -> list[str]:
+    """The collections holding migrated data, without the run-state ones."""
+    return sorted(
+        name for name in mongo_db.list_collection_names() if not name.startswith("_firestore_to_mongo")
+    )
+
+
+def expected(target: str) -> dict[tuple, dict]:
+    return {tuple(doc[name] for name in KEYS[target]): doc for doc in EXPECTED[target]}

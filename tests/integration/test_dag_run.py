@@ -6,16 +6,10 @@ import pytest
 
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
+from tests.integration.edge_cases import TARGETS, contents, data_collections, expected
 
 pytestmark = pytest.mark.integration
 
-TARGETS = ("users", "digital_twins", "conversations", "avatar_conversations")
-KEYS = {
-    "users": ("user_id",),
-    "digital_twins": ("digital_twin_id",),
-    "conversations": ("digital_twin_id", "conversation_id"),
-    "avatar_conversations": ("digital_twin_id", "conversation_id", "message_id"),
-}
 # Full runs in small pages, so every collection is read over several of them.
 PAGED = {"mode": "full", "batch_size": 2, "max_failures": 1}
 
@@ -24,27 +18,6 @@ PAGED = {"mode": "full", "batch_size": 2, "max_failures": 1}
 def seeded(firestore_client, airflow_db, airflow_connections):
     edge_cases.seed(firestore_client)
     return firestore_client
-
-
-def contents(mongo_db, target: str) -> dict[tuple, dict]:
-    """The collection's documents without `_id`, by upsert key; fails on a duplicate key."""
-    found: dict[tuple, dict] = {}
-    for document in mongo_db[target].find({}, {"_id": 0}):
-        key = tuple(document[name] for name in KEYS[target])
-        assert key not in found, f"{target}: duplicate {key}"
-        found[key] = document
-    return found
-
-
-def data_collections(mongo_db) -> list[str]:
-    """The collections holding migrated data, without the run-state ones."""
-    return sorted(
-        name for name in mongo_db.list_collection_names() if not name.startswith("_firestore_to_mongo")
-    )
-
-
-def expected(target: str) -> dict[tuple, dict]:
-    return {tuple(doc[name] for name in KEYS[target]): doc for doc in edge_cases.EXPECTED[target]}
 
 
 def test_full_run_writes_each_document_as_the_contract_says(seeded, mongo_db):

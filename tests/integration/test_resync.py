@@ -1,0 +1,284 @@
+"""Incremental resyncs, watermarks, resume after a failure, deleted sources, Assets, and faults:
+the real DAG on the Firestore emulator and a Mongo wire server (or TEST_MONGODB_URI)."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from google.cloud.firestore_v1.query import Query
+
+from include.firestore_to_mongo import mongo_writer
+from include.firestore_to_mongo.run_state import CHECKPOINTS, WATERMARKS
+from tests.integration import edge_cases
+from tests.integration.dag_runner import run_dag
+from tests.integration.edge_cases import contents, expected
+from tests.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+FULL = {"mode": "full", "max_failures": 1}
+MESSAGE_M2 = "digital_twins/t1/conversations/shared/messages/m2"
+
+
+@pytest.fixture
+def seeded(firestore_client, airflow_db, airflow_connections):
+    edge_cases.seed(firestore_client)
+    return firestore_client
+
+
+@pytest.fixture
+def reads(monkeypatch) -> Counter:
+    """Documents Firestore returned to queries, by collection id, counted as they stream."""
+    counts: Counter = Counter()
+    original = Query.stream
+
+    def counting_stream(self, *args, **kwargs):
+        for snapshot in original(self, *args, **kwargs):
+            counts[snapshot.reference.parent.id] += 1
+            yield snapshot
+
+    monkeypatch.setattr(Query, "stream", counting_stream)
+    return counts
+
+
+def watermarks(mongo_db) -> dict[str, datetime]:
+    return {doc["_id"]: doc["watermark"] for doc in mongo_db[WATERMARKS].find()}
+
+
+def test_scheduled_run_picks_up_changes_without_rescanning(seeded, mongo_db, reads):
+    first = run_dag({"max_failures": 1})  # the schedule's params: incremental, no watermark yet
+    assert first.state == "success", first.task_states
+    assert {row["mode"] for row in first.summary["collections"].values()} == {"full (no watermark)"}
+    assert set(watermarks(mongo_db)) == {"users", "digital_twins", "conversations", "messages"}
+    assert reads["messages"] == 5  # 4 migrated + 1 under users/, left out
+
+    now = datetime.now(UTC)
+    seeded.document("digital_twins/t1/conversations/shared/messages/new").set(
+        {"role": "user", "content": "added later", "timestamp": now}
+    )
+    seeded.document("digital_twins/t2/conversations/shared").update({"updated_at": now, "summary": "changed"})
+    seeded.document("users/u1").update({"username": "ada-changed"})
+    reads.clear()
+
+    # The schedule's params, but without the 10-minute look-back: this test's
+    # "previous run" was seconds ago, and the look-back would re-read all of it.
+    second = run_dag({"lookback_minutes": 0})
+
+    assert second.state == "success", second.task_states
+    # No rescan: only the changed documents came back from Firestore.
+    assert (reads["messages"], reads["conversations"]) == (1, 1)
+    messages, conversations, users = (second.counts(c) for c in ("messages", "conversations", "users"))
+    assert (messages["mode"], messages["read"], messages["inserted"]) == ("incremental", 1, 1)
+    assert (conversations["read"], conversations["updated"]) == (1, 1)
+    # users has no change cursor: re-read in full, but only what changed is written.
+    assert (users["read"], users["skipped"], users["updated"], users["failed"]) == (4, 3, 1, 0)
+    new = mongo_db.avatar_conversations.find_one({"message_id": "new"}, {"_id": 0})
+    assert new["message"] == "added later"
+    assert mongo_db.conversations.find_one({"digital_twin_id": "t2"})["summary"] == "changed"
+    assert mongo_db.users.find_one({"user_id": "u1"})["username"] == "ada-changed"
+    assert messages["watermark_before"] == first.counts("messages")["watermark_after"]
+    assert messages["watermark_after"] > messages["watermark_before"]
+    # The documents without a Timestamp cursor, which incremental runs can't see:
+    # m2 (a string), t2/m1 (a number), ghost/m9 (none), and users/u1/…/m1 (none, out of scope).
+    assert messages["without_cursor"] == 4
+
+
+def test_since_overrides_the_watermark_for_one_run(seeded, mongo_db, reads):
+    run_dag({"max_failures": 1})
+    stored = watermarks(mongo_db)
+    reads.clear()
+
+    result = run_dag({"since": "2024-03-01T00:00:00Z", "collections": ["messages"]})
+
+    # Only t1/shared/m1 has a Timestamp on or after 2024-03-01.
+    assert reads["messages"] == 1
+    assert result.counts("messages")["read"] == 1
+    assert watermarks(mongo_db)["messages"] >= stored["messages"]
+
+
+def test_dry_run_and_failed_tasks_leave_watermarks_alone(seeded, mongo_db):
+    dry = run_dag({"dry_run": True, "max_failures": 1})
+    assert dry.state == "success", dry.task_states
+    assert mongo_db.list_collection_names() == []
+
+    failed = run_dag({"mode": "full", "max_failures": 0})
+
+    assert failed.task_states["users"] == "failed"
+    assert set(watermarks(mongo_db)) == {"digital_twins", "conversations", "messages"}
+    assert failed.counts("users")["watermark_after"] is None
+
+
+def test_an_interrupted_task_resumes_from_its_last_written_page(seeded, mongo_db, reads, monkeypatch):
+    original_write = mongo_writer.UpsertWriter.write
+    writes = Counter()
+
+    def dies_on_third_batch(self, documents):
+        writes["calls"] += 1
+        if writes["calls"] == 3:
+            raise RuntimeError("worker killed")
+        return original_write(self, documents)
+
+    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_on_third_batch)
+
+    result = run_dag({"mode": "full", "collections": ["messages"], "batch_size": 1})
+
+    assert result.state == "success", result.task_states
+    assert contents(mongo_db, "avatar_conversations") == expected("avatar_conversations")
+    # Attempt 1 read pages 1-3 and died writing page 3; attempt 2 re-read page 3 and
+    # went on with pages 4 and 5 (5: the out-of-scope message). Starting over would
+    # have read 3 + 5 = 8 documents.
+    assert reads["messages"] == 6
+    messages = result.counts("messages")
+    assert (messages["read"], messages["inserted"], messages["resumed"]) == (4, 4, True)
+    assert messages["stale"] is None  # a resumed attempt hasn't seen every key
+    assert mongo_db[CHECKPOINTS].count_documents({}) == 0
+
+
+def test_a_new_run_ignores_the_checkpoints_of_another_run(seeded, mongo_db, reads):
+    mongo_db[CHECKPOINTS].insert_one(
+        {
+            "_id": "firestore_to_mongo/some-older-run/messages",
+            "started_at": datetime(2024, 1, 1, tzinfo=UTC),
+            "position": {"path": "digital_twins/t2/conversations/shared/messages/m1", "cursor_value": None},
+            "report": {"collection": "messages", "target": "avatar_conversations", "dry_run": False},
+        }
+    )
+
+    result = run_dag({"mode": "full", "collections": ["messages"]})
+
+    assert result.counts("messages")["read"] == 4
+    assert reads["messages"] == 5
+
+
+def test_deleted_sources_are_reported_and_pruned_only_when_asked(seeded, mongo_db):
+    messages_only = {"mode": "full", "collections": ["messages"]}
+    run_dag(messages_only)
+    seeded.document(MESSAGE_M2).delete()
+    gone_key = {"digital_twin_id": "t1", "conversation_id": "shared", "message_id": "m2"}
+
+    reported = run_dag(messages_only).counts("messages")
+    assert (reported["stale"], reported["deleted"], reported["stale_samples"]) == (1, 0, [gone_key])
+    assert mongo_db.avatar_conversations.count_documents(gone_key) == 1
+
+    preview = run_dag(messages_only | {"prune": True, "dry_run": True}).counts("messages")
+    assert (preview["stale"], preview["deleted"]) == (1, 0)
+    assert mongo_db.avatar_conversations.count_documents(gone_key) == 1
+
+    incremental = run_dag({"collections": ["messages"], "prune": True}).counts("messages")
+    assert (incremental["mode"], incremental["stale"], incremental["deleted"]) == ("incremental", None, 0)
+    assert mongo_db.avatar_conversations.count_documents(gone_key) == 1
+
+    pruned = run_dag(messages_only | {"prune": True}).counts("messages")
+    assert (pruned["stale"], pruned["deleted"]) == (1, 1)
+    assert mongo_db.avatar_conversations.count_documents(gone_key) == 0
+    assert mongo_db.avatar_conversations.count_documents({}) == 3
+
+
+def test_each_collection_task_emits_an_asset_for_its_mongo_collection(seeded, mongo_db, mongo_uri):
+    result = run_dag(FULL | {"collections": ["digital_twins", "messages"]})
+    assert result.state == "success", result.task_states
+
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    parts = urllib.parse.urlsplit(mongo_uri)
+    base = f"mongodb://{parts.hostname}:{parts.port or 27017}/{mongo_db.name}"
+    with create_session() as session:
+        uris = {
+            uri
+            for (uri,) in session.query(AssetModel.uri)
+            .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri.like(f"{base}/%"))
+        }
+    assert uris == {f"{base}/digital_twins", f"{base}/avatar_conversations"}
+    assert all("@" not in uri for uri in uris)
+
+
+@pytest.fixture
+def proxied_mongo(monkeypatch, mongo_uri, mongo_db, airflow_connections):
+    """Route the DAG's Mongo connection through a proxy the test can cut."""
+    parts = urllib.parse.urlsplit(mongo_uri)
+    proxy = TcpProxy(parts.hostname, parts.port or 27017)
+    proxy.start()
+    connection = json.loads(edge_cases_connection(mongo_uri, mongo_db.name))
+    connection.update(host=proxy.host, port=proxy.port)
+    connection["extra"]["directConnection"] = "true"
+    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", json.dumps(connection))
+    yield proxy
+    proxy.cut()
+
+
+def edge_cases_connection(uri: str, database: str) -> str:
+    from tests.backends import airflow_mongo_connection
+
+    return airflow_mongo_connection(uri, database)
+
+
+def test_mongo_going_away_mid_run_fails_clearly_and_the_retry_completes(
+    firestore_client, airflow_db, proxied_mongo, mongo_db, monkeypatch, capfd
+):
+    edge_cases.seed(firestore_client)
+    original_write = mongo_writer.UpsertWriter.write
+    writes = Counter()
+
+    def server_vanishes_before_second_batch(self, documents):
+        writes["calls"] += 1
+        if writes["calls"] == 2:
+            proxied_mongo.cut()
+            try:
+                return original_write(self, documents)
+            finally:
+                proxied_mongo.start()  # back, on the same port, for the retry
+        return original_write(self, documents)
+
+    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", server_vanishes_before_second_batch)
+
+    result = run_dag({"mode": "full", "collections": ["messages"], "batch_size": 2, "timeout_seconds": 3})
+
+    assert proxied_mongo.cuts == 1
+    assert result.state == "success", result.task_states
+    assert contents(mongo_db, "avatar_conversations") == expected("avatar_conversations")
+    assert result.counts("messages")["resumed"] is True
+    printed = capfd.readouterr()
+    assert f"MongoDB at 127.0.0.1:{proxied_mongo.port} failed or did not answer within 3 s" in (
+        printed.out + printed.err
+    )
+
+
+def test_unreachable_firestore_is_a_clear_error_not_a_hang(
+    firestore_client, airflow_db, airflow_connections, mongo_db, monkeypatch, capfd
+):
+    from devtools.servers import free_port
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+
+    result = run_dag({"collections": ["users"], "timeout_seconds": 2})
+
+    assert result.task_states["users"] == "failed"
+    assert result.state == "failed"
+    printed = capfd.readouterr()
+    assert "reading users from Firestore failed within 2 s" in printed.out + printed.err
+    assert mongo_db.users.count_documents({}) == 0
+    assert WATERMARKS not in mongo_db.list_collection_names()
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        pytest.param({"collections": ["users", "posts"]}, id="unknown-collection"),
+        pytest.param({"batch_size": 0}, id="batch-size-0"),
+        pytest.param({"since": "last tuesday"}, id="unparseable-since"),
+    ],
+)
+def test_bad_params_are_rejected_before_any_work(seeded, mongo_db, reads, conf):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        run_dag(conf)
+
+    assert sum(reads.values()) == 0
+    assert mongo_db.list_collection_names() == []
