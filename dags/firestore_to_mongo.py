@@ -1,7 +1,7 @@
 """
 # Firestore → MongoDB
 
-Copies an app's Firestore data into MongoDB:
+Copies an app's Firestore data into MongoDB, and keeps it in sync until cut-over:
 
 | Firestore | MongoDB collection |
 |---|---|
@@ -10,20 +10,39 @@ Copies an app's Firestore data into MongoDB:
 | `digital_twins/{tid}/conversations/{cid}` | `conversations` |
 | `digital_twins/{tid}/conversations/{cid}/messages/{mid}` | `avatar_conversations` |
 
-One task per collection reads Firestore in pages ordered by document name, maps
-each document (see the README's mapping contract) and upserts each batch with an
-unordered bulk write keyed by the document's ids. Re-running is safe: nothing is
-duplicated, and keys that other processes added in MongoDB are kept.
+One task per collection reads Firestore in pages, maps each document (see the
+README's mapping contract) and upserts each batch with an unordered bulk write
+keyed by the document's ids. Re-running is safe: nothing is duplicated, and keys
+that other processes added in MongoDB are kept.
+
+**Modes.** Scheduled runs (hourly unless `FIRESTORE_TO_MONGO_SCHEDULE` says
+otherwise) are `incremental`: conversations and messages are read from their
+change cursor (`updated_at`, `timestamp`) at or after the stored watermark minus
+`lookback_minutes`; users and twins are re-read but only documents whose Firestore
+`update_time` is that recent are written. Without a watermark, a run is full.
+`full` re-reads everything and reports MongoDB documents whose source is gone
+(`prune` deletes them). `since` overrides the watermark for one run.
+
+**Watermarks** live in the target database, collection
+`_firestore_to_mongo_watermarks`; they move only when a task has written
+everything it read (never on a failure or a dry run). Delete a document there to
+make that collection's next run full.
+
+**Retries.** A failed task is retried (exponential back-off) and resumes after its
+last written page (`_firestore_to_mongo_checkpoints`, keyed by this run).
 
 **Params.** `dry_run` writes nothing and reports what would change; `collections`
-picks a subset; `batch_size` bounds memory; `max_failures` is how many documents
-per collection may fail before its task fails. Every failed document is logged
-with its Firestore path and the reason.
+picks a subset; `batch_size` bounds memory; `timeout_seconds` bounds every wait on
+a backend; `max_failures` is how many documents per collection may fail before
+its task fails. Every failed document is logged with its Firestore path and the
+reason.
 
 **Summary.** The `summary` task runs even when a collection task failed, logs a
-table of read / inserted / updated / unchanged / failed / warnings per
-collection, returns the same figures as its XCom, and fails the run when any
-collection task failed.
+table per collection (mode, read / inserted / updated / unchanged / skipped /
+failed / warnings / gone / deleted, watermark before and after), returns the same
+figures as its XCom, and fails the run when any collection task failed. Each
+collection task emits an Asset `mongodb://host:port/db/collection` through the
+AssetAlias `firestore_to_mongo.<collection>`.
 
 **Connections.** `firestore_conn_id` (Google Cloud, default `google_cloud_default`)
 and `mongo_conn_id` (type `mongo`, default `mongo_default`).
@@ -36,11 +55,12 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import AssetAlias, dag, task
 
+from include.firestore_to_mongo.config import DEFAULT_SCHEDULE, SCHEDULE_ENV
 from include.firestore_to_mongo.params import dag_params
 from include.firestore_to_mongo.specs import COLLECTION_NAMES, asset_alias_name
 
 # Cron expression or preset, read when the file is parsed; "none" for manual runs only.
-SCHEDULE = os.environ.get("FIRESTORE_TO_MONGO_SCHEDULE", "@hourly")
+SCHEDULE = os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
 
 
 @dag(

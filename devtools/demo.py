@@ -75,7 +75,12 @@ def up() -> int:
     started = time.monotonic()
     with open(DEMO / "dag-run.log", "w") as log:
         run = subprocess.run(
-            [*airflow, "dags", "test", "firestore_to_mongo"], env=env, stdout=log, stderr=subprocess.STDOUT
+            # mongoeco's SQLite engine needs tens of seconds for a batch once a collection
+            # holds thousands of documents; a real MongoDB never comes near this timeout.
+            [*airflow, "dags", "test", "firestore_to_mongo", "--conf", '{"timeout_seconds": 900}'],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     print(f"   finished in {time.monotonic() - started:.0f} s, exit code {run.returncode}")
 
@@ -95,7 +100,7 @@ def print_summary() -> None:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    from include.firestore_to_mongo.report import render_table
+    from include.firestore_to_mongo.report import render_notes, render_table
 
     with create_session() as session:
         row = (
@@ -108,8 +113,11 @@ def print_summary() -> None:
     if not figures:
         print("\nNo summary was recorded; see .demo/dag-run.log")
         return
+    rows = list(figures["collections"].values())
     print("\nFirestore → MongoDB summary\n")
-    print(render_table(list(figures["collections"].values())))
+    print(render_table(rows))
+    for note in render_notes(rows):
+        print(f"- {note}")
 
 
 def down(quiet: bool = False) -> None:

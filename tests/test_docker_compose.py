@@ -415,3 +415,12 @@ def test_docker_compose_config_accepts_the_file(files, tmp_path):
         env={**os.environ, "GCP_KEY_FILE": str(key_file)},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_schedule_variable_is_the_one_the_dag_reads():
+    from include.firestore_to_mongo.config import DEFAULT_SCHEDULE, SCHEDULE_ENV
+
+    compose = yaml.load((ROOT / "docker-compose.yaml").read_text(), Loader=_ComposeLoader)
+    environment = compose["x-airflow-common"]["environment"]
+    assert environment[SCHEDULE_ENV] == f"${{{SCHEDULE_ENV}:-{DEFAULT_SCHEDULE}}}"
+    assert environment["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"

@@ -14,6 +14,9 @@ MODES = ("full", "incremental")
 MAX_BATCH_SIZE = 10_000
 MAX_TIMEOUT_SECONDS = 3_600
 DEFAULT_DATABASE = "app"
+# The environment variable that sets the DAG's schedule (read at parse time), and its default.
+SCHEDULE_ENV = "FIRESTORE_TO_MONGO_SCHEDULE"
+DEFAULT_SCHEDULE = "@hourly"
 # A date, or a date and time with optional seconds, fraction and offset: what
 # the trigger form accepts for `since` before the task parses it for real.
 ISO_DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
