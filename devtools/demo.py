@@ -91,7 +91,9 @@ The data stays in MongoDB (mongoeco on 127.0.0.1:{MONGO_PORT}, database '{DATABA
 Query it with any MongoDB client, for example:
   mongosh "mongodb://127.0.0.1:{MONGO_PORT}/{DATABASE}?directConnection=true" --eval 'db.avatar_conversations.findOne()'
   .venv/bin/python -c "import pymongo; db = pymongo.MongoClient('mongodb://127.0.0.1:{MONGO_PORT}/?directConnection=true').{DATABASE}; print(db.avatar_conversations.count_documents({{}}), db.users.find_one())"
-The Firestore emulator is on 127.0.0.1:{FIRESTORE_PORT} (project '{PROJECT}'). Run `make demo` again to see a re-run: nothing is duplicated."""
+The Firestore emulator is on 127.0.0.1:{FIRESTORE_PORT} (project '{PROJECT}').
+Run `make demo` again for an incremental re-run (the watermarks stay in .demo/mongo.sqlite):
+nothing is duplicated. `make demo-down && rm -rf .demo` starts from scratch."""
     )
     return run.returncode
 

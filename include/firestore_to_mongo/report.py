@@ -128,7 +128,7 @@ def render_notes(rows: list[dict[str, Any]]) -> list[str]:
                 if row.get("dry_run")
                 else f"{row['deleted']:,} deleted"
                 if row.get("deleted")
-                else "kept (prune is off)"
+                else "kept (pruning needs prune=true in a mode=full run)"
             )
             notes.append(
                 f"{name}: {row['stale']:,} MongoDB documents have no Firestore source any more, "

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from datetime import UTC
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
-from include.firestore_to_mongo.firestore_reader import Page, SourceDocument
+from include.firestore_to_mongo.deletions import KeyLedger
+from include.firestore_to_mongo.firestore_reader import Page, ReadPosition, SourceDocument
 from include.firestore_to_mongo.mapping import MappedDocument
-from include.firestore_to_mongo.migration import DRY_RUN_SAMPLES, migrate_collection
+from include.firestore_to_mongo.migration import DRY_RUN_SAMPLES, changed_since, migrate_collection
 from include.firestore_to_mongo.mongo_writer import WriteOutcome
 from include.firestore_to_mongo.progress import ProgressLog
+from include.firestore_to_mongo.report import CollectionReport
 from include.firestore_to_mongo.specs import CONVERSATIONS, MESSAGES, USERS, CollectionSpec
 
 LOGGER = "include.firestore_to_mongo.migration"
@@ -52,20 +54,36 @@ class FakeWriter:
         return self.outcome(documents)
 
 
-def user(uid: str, **data) -> SourceDocument:
-    return SourceDocument(f"users/{uid}", data, None)
+def user(uid: str, update_time: datetime | None = None, **data) -> SourceDocument:
+    return SourceDocument(f"users/{uid}", data, update_time)
 
 
 def message(mid: str, **data) -> SourceDocument:
     return SourceDocument(f"digital_twins/t1/conversations/c1/messages/{mid}", data, None)
 
 
+def make_page(documents: list[SourceDocument], out_of_scope: int = 0) -> Page:
+    """A reader Page positioned after its last document."""
+    return Page(
+        documents, out_of_scope, ReadPosition(documents[-1].path if documents else "users/~out-of-scope")
+    )
+
+
 def quiet_progress() -> ProgressLog:
     return ProgressLog("test", logging.getLogger("ftm.test.quiet"), clock=FakeClock())
 
 
-def run(spec: CollectionSpec, pages: list[Page], writer: FakeWriter, dry_run: bool = False):
-    return migrate_collection(spec, pages, writer, dry_run=dry_run, progress=quiet_progress())
+def new_report(spec: CollectionSpec, dry_run: bool = False) -> CollectionReport:
+    return CollectionReport(collection=spec.name, target=spec.target, dry_run=dry_run)
+
+
+def run(
+    spec: CollectionSpec, pages: Iterable[Page], writer: FakeWriter, dry_run: bool = False, **options
+) -> CollectionReport:
+    report = new_report(spec, dry_run)
+    returned = migrate_collection(spec, pages, writer, report, progress=quiet_progress(), **options)
+    assert returned is report
+    return report
 
 
 def split_outcome(documents: list[MappedDocument]) -> WriteOutcome:
@@ -87,36 +105,44 @@ def split_outcome(documents: list[MappedDocument]) -> WriteOutcome:
 CASES = [
     pytest.param(
         [],
-        {"read": 0, "inserted": 0, "failed": 0, "out_of_scope": 0},
+        {"read": 0, "inserted": 0, "failed": 0, "out_of_scope": 0, "pages": 0},
         [],
         id="no-pages",
     ),
     pytest.param(
-        [Page([], out_of_scope=0)],
-        {"read": 0, "inserted": 0},
+        [make_page([], out_of_scope=0)],
+        {"read": 0, "inserted": 0, "pages": 1},
         [],
         id="empty-page-not-written",
     ),
     pytest.param(
-        [Page([user("i1"), user("i2")], out_of_scope=0)],
+        [make_page([user("i1"), user("i2")], out_of_scope=0)],
         {"read": 2, "inserted": 2, "updated": 0, "unchanged": 0, "failed": 0},
         [["users/i1", "users/i2"]],
         id="one-page",
     ),
     pytest.param(
-        [Page([user("i1"), user("u1")], 0), Page([user("s1"), user("i2")], 0), Page([user("u2")], 0)],
-        {"read": 5, "inserted": 2, "updated": 2, "unchanged": 1, "failed": 0},
+        [
+            make_page([user("i1"), user("u1")], 0),
+            make_page([user("s1"), user("i2")], 0),
+            make_page([user("u2")], 0),
+        ],
+        {"read": 5, "inserted": 2, "updated": 2, "unchanged": 1, "failed": 0, "pages": 3},
         [["users/i1", "users/u1"], ["users/s1", "users/i2"], ["users/u2"]],
         id="outcomes-summed-over-pages",
     ),
     pytest.param(
-        [Page([user("i1")], out_of_scope=3), Page([], out_of_scope=2), Page([user("i2")], out_of_scope=0)],
-        {"read": 2, "inserted": 2, "out_of_scope": 5},
+        [
+            make_page([user("i1")], out_of_scope=3),
+            make_page([], out_of_scope=2),
+            make_page([user("i2")], out_of_scope=0),
+        ],
+        {"read": 2, "inserted": 2, "out_of_scope": 5, "pages": 3},
         [["users/i1"], ["users/i2"]],
         id="out-of-scope-summed-not-read",
     ),
     pytest.param(
-        [Page([user("i1"), user("bad", user_id={"a": 1}), user("i2")], 0)],
+        [make_page([user("i1"), user("bad", user_id={"a": 1}), user("i2")], 0)],
         {
             "read": 3,
             "inserted": 2,
@@ -127,13 +153,13 @@ CASES = [
         id="mapping-failure-skipped-rest-written",
     ),
     pytest.param(
-        [Page([user("bad1", user_id=True), user("bad2", user_id=[1])], 0), Page([user("i1")], 0)],
-        {"read": 3, "inserted": 1, "failed": 2},
+        [make_page([user("bad1", user_id=True), user("bad2", user_id=[1])], 0), make_page([user("i1")], 0)],
+        {"read": 3, "inserted": 1, "failed": 2, "pages": 2},
         [["users/i1"]],
         id="page-of-failures-not-written",
     ),
     pytest.param(
-        [Page([user("i1"), user("x1"), user("u1")], 0)],
+        [make_page([user("i1"), user("x1"), user("u1")], 0)],
         {
             "read": 3,
             "inserted": 1,
@@ -145,7 +171,7 @@ CASES = [
         id="write-failure-counted",
     ),
     pytest.param(
-        [Page([user("b1", user_id=False), user("x1")], 0)],
+        [make_page([user("b1", user_id=False), user("x1")], 0)],
         {
             "failed": 2,
             "failed_examples": [
@@ -157,7 +183,7 @@ CASES = [
         id="mapping-and-write-failures-together",
     ),
     pytest.param(
-        [Page([user(f"bad{i}", user_id=[i]) for i in range(7)], 0)],
+        [make_page([user(f"bad{i}", user_id=[i]) for i in range(7)], 0)],
         {
             "read": 7,
             "failed": 7,
@@ -169,7 +195,7 @@ CASES = [
         id="failed-examples-capped",
     ),
     pytest.param(
-        [Page([user("i1", created_at="garbage", last_login=True), user("i2", created_at=0)], 0)],
+        [make_page([user("i1", created_at="garbage", last_login=True), user("i2", created_at=0)], 0)],
         {"read": 2, "inserted": 2, "warnings": 2, "failed": 0},
         [["users/i1", "users/i2"]],
         id="timestamp-warnings-counted-doc-still-written",
@@ -205,7 +231,7 @@ def test_writer_receives_mapped_documents() -> None:
     writer = FakeWriter()
     run(
         MESSAGES,
-        [Page([message("m1", role="user", content="hi", timestamp=ts, digital_twin_id="x")], 0)],
+        [make_page([message("m1", role="user", content="hi", timestamp=ts, digital_twin_id="x")], 0)],
         writer,
     )
     (document,) = writer.batches[0]
@@ -215,17 +241,35 @@ def test_writer_receives_mapped_documents() -> None:
     assert document.fields["timestamp"].microsecond == 123000
 
 
-def test_seconds_come_from_progress_clock() -> None:
+def test_seconds_left_to_the_caller() -> None:
     clock = FakeClock()
     progress = ProgressLog("users", logging.getLogger("ftm.test.quiet"), clock=clock)
 
     def advance() -> None:
         clock.now += 1.23456
 
-    pages = [Page([user("i1")], 0), Page([user("i2")], 0)]
-    report = migrate_collection(USERS, pages, FakeWriter(on_write=advance), dry_run=False, progress=progress)
-    assert report.seconds == 2.469
-    assert report.docs_per_second == round(2 / 2.469, 1)
+    report = new_report(USERS)
+    report.seconds = 7.5
+    pages = [make_page([user("i1")]), make_page([user("i2")])]
+    migrate_collection(USERS, pages, FakeWriter(on_write=advance), report, progress=progress)
+    assert clock.now > 0
+    assert report.seconds == 7.5
+
+
+def test_adds_to_a_resumed_report() -> None:
+    report = new_report(USERS)
+    report.read, report.inserted, report.pages, report.skipped = 10, 8, 2, 1
+    report.resumed = True
+    report.record_failure("users/old", "earlier attempt")
+    pages = [make_page([user("i1"), user("u1"), user("bad", user_id=True)], out_of_scope=1)]
+    migrate_collection(USERS, pages, FakeWriter(outcome=split_outcome), report, progress=quiet_progress())
+    assert (report.read, report.inserted, report.updated, report.pages, report.skipped) == (13, 9, 1, 3, 1)
+    assert (report.failed, report.out_of_scope, report.resumed) == (2, 1, True)
+    assert report.failed_examples == [
+        "users/old: earlier attempt",
+        "users/bad: user_id must be a string or an integer, not bool",
+    ]
+    assert report.status == "running"
 
 
 def test_progress_updated_with_running_read_count() -> None:
@@ -241,8 +285,12 @@ def test_progress_updated_with_running_read_count() -> None:
         def elapsed(self) -> float:
             return 0.0
 
-    pages = [Page([user("i1"), user("i2")], 1), Page([user("bad", user_id=True)], 0), Page([], 4)]
-    migrate_collection(USERS, pages, FakeWriter(), dry_run=False, progress=SpyProgress())
+    pages = [
+        make_page([user("i1"), user("i2")], 1),
+        make_page([user("bad", user_id=True)], 0),
+        make_page([], 4),
+    ]
+    migrate_collection(USERS, pages, FakeWriter(), new_report(USERS), progress=SpyProgress())
     assert calls == [("update", 2), ("update", 3), ("update", 3), ("done", 3)]
 
 
@@ -251,9 +299,9 @@ def test_pages_consumed_lazily_after_prepare() -> None:
 
     def pages():
         writer.events.append("page")
-        yield Page([user("i1")], 0)
+        yield make_page([user("i1")], 0)
         writer.events.append("page")
-        yield Page([user("i2")], 0)
+        yield make_page([user("i2")], 0)
 
     run(USERS, pages(), writer)
     assert writer.events == ["prepare", "page", "write", "page", "write"]
@@ -264,7 +312,7 @@ def test_backend_errors_propagate() -> None:
         raise ConnectionError("mongo went away")
 
     with pytest.raises(ConnectionError, match="mongo went away"):
-        run(USERS, [Page([user("i1")], 0)], FakeWriter(outcome=broken))
+        run(USERS, [make_page([user("i1")], 0)], FakeWriter(outcome=broken))
 
 
 def _samples(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -285,7 +333,7 @@ def test_dry_run_samples(
     caplog: pytest.LogCaptureFixture, page_sizes: list[int], dry_run: bool, expected_ids: list[str]
 ) -> None:
     counter = iter(range(100))
-    pages = [Page([user(f"u{next(counter)}") for _ in range(size)], 0) for size in page_sizes]
+    pages = [make_page([user(f"u{next(counter)}") for _ in range(size)], 0) for size in page_sizes]
     with caplog.at_level(logging.INFO, logger=LOGGER):
         run(USERS, pages, FakeWriter(), dry_run=dry_run)
     samples = _samples(caplog)
@@ -297,7 +345,7 @@ def test_dry_run_samples(
 
 def test_dry_run_sample_is_sorted_json(caplog: pytest.LogCaptureFixture) -> None:
     ts = DatetimeWithNanoseconds(2024, 3, 5, 10, 20, 30, nanosecond=5_000_000, tzinfo=UTC)
-    page = Page([user("u1", username="zoë", created_at=ts, email=None)], 0)
+    page = make_page([user("u1", username="zoë", created_at=ts, email=None)], 0)
     with caplog.at_level(logging.INFO, logger=LOGGER):
         run(USERS, [page], FakeWriter(), dry_run=True)
     (line,) = _samples(caplog)
@@ -309,7 +357,7 @@ def test_dry_run_sample_is_sorted_json(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_failures_and_warnings_are_logged_with_path(caplog: pytest.LogCaptureFixture) -> None:
-    page = Page([user("bad", user_id=True), user("iwarn", created_at="garbage"), user("x1")], 0)
+    page = make_page([user("bad", user_id=True), user("iwarn", created_at="garbage"), user("x1")], 0)
     with caplog.at_level(logging.INFO, logger=LOGGER):
         run(USERS, [page], FakeWriter(outcome=split_outcome))
     by_level = {
@@ -326,7 +374,248 @@ def test_failures_and_warnings_are_logged_with_path(caplog: pytest.LogCaptureFix
 
 def test_out_of_scope_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger=LOGGER):
-        run(CONVERSATIONS, [Page([], out_of_scope=4)], FakeWriter())
+        run(CONVERSATIONS, [make_page([], out_of_scope=4)], FakeWriter())
     assert (
         "conversations: left out 4 documents outside digital_twins/{id}/conversations/{id}" in caplog.messages
     )
+
+
+THRESHOLD = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("update_time", "kept"),
+    [
+        pytest.param(None, True, id="no-update-time-kept"),
+        pytest.param(THRESHOLD, True, id="at-threshold-kept"),
+        pytest.param(THRESHOLD + timedelta(microseconds=1), True, id="just-after-kept"),
+        pytest.param(THRESHOLD + timedelta(days=400), True, id="long-after-kept"),
+        pytest.param(THRESHOLD - timedelta(microseconds=1), False, id="just-before-skipped"),
+        pytest.param(THRESHOLD - timedelta(days=1), False, id="day-before-skipped"),
+        pytest.param(
+            DatetimeWithNanoseconds(2026, 11, 1, 12, 0, 0, nanosecond=1, tzinfo=UTC),
+            True,
+            id="firestore-nanoseconds-after",
+        ),
+        pytest.param(
+            DatetimeWithNanoseconds(2026, 11, 1, 11, 59, 59, nanosecond=999_999_999, tzinfo=UTC),
+            False,
+            id="firestore-nanoseconds-before",
+        ),
+        pytest.param(
+            datetime(2026, 11, 1, 13, 0, tzinfo=UTC).astimezone(),
+            True,
+            id="other-timezone-compared-as-instant",
+        ),
+    ],
+)
+def test_changed_since(update_time: datetime | None, kept: bool) -> None:
+    assert changed_since(THRESHOLD)(user("u1", update_time=update_time)) is kept
+
+
+OLD = THRESHOLD - timedelta(hours=1)
+NEW = THRESHOLD + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected", "written"),
+    [
+        pytest.param(
+            [make_page([user("i1", NEW), user("i2", OLD), user("u1", NEW)])],
+            {"read": 3, "skipped": 1, "inserted": 1, "updated": 1, "pages": 1},
+            [["users/i1", "users/u1"]],
+            id="old-document-skipped",
+        ),
+        pytest.param(
+            [make_page([user("i1", OLD), user("i2", OLD)]), make_page([user("i3", None)])],
+            {"read": 3, "skipped": 2, "inserted": 1, "pages": 2},
+            [["users/i3"]],
+            id="page-of-skipped-not-written",
+        ),
+        pytest.param(
+            [make_page([user("bad", OLD, user_id=True), user("i1", NEW)])],
+            {"read": 2, "skipped": 1, "failed": 0, "failed_examples": [], "inserted": 1},
+            [["users/i1"]],
+            id="skipped-document-not-mapped",
+        ),
+        pytest.param(
+            [make_page([user("warn", OLD, created_at="garbage"), user("i1", NEW)])],
+            {"skipped": 1, "warnings": 0},
+            [["users/i1"]],
+            id="skipped-document-no-warnings",
+        ),
+        pytest.param(
+            [make_page([user("bad", NEW, user_id=True), user("i1", OLD)], out_of_scope=2)],
+            {"read": 2, "skipped": 1, "failed": 1, "out_of_scope": 2, "inserted": 0},
+            [],
+            id="kept-but-unmappable-fails",
+        ),
+    ],
+)
+def test_keep_filter(pages: list[Page], expected: dict, written: list[list[str]]) -> None:
+    writer = FakeWriter(outcome=split_outcome)
+    report = run(USERS, pages, writer, keep=changed_since(THRESHOLD))
+    actual = report.to_dict()
+    assert {key: actual[key] for key in expected} == expected
+    assert [[document.path for document in batch] for batch in writer.batches] == written
+
+
+def test_skipped_documents_are_not_dry_run_samples(caplog: pytest.LogCaptureFixture) -> None:
+    pages = [make_page([user("u0", OLD), user("u1", NEW), user("u2", OLD), user("u3", NEW)])]
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        run(USERS, pages, FakeWriter(), dry_run=True, keep=changed_since(THRESHOLD))
+    assert [line.split(" → ")[0] for line in _samples(caplog)] == [
+        "users: dry-run sample users/u1",
+        "users: dry-run sample users/u3",
+    ]
+
+
+class SpyLedger:
+    def __init__(self) -> None:
+        self.calls: list[list[tuple]] = []
+
+    def add(self, keys: Iterable[tuple]) -> None:
+        self.calls.append(list(keys))
+
+
+@pytest.mark.parametrize(
+    ("spec", "pages", "expected_calls"),
+    [
+        pytest.param(USERS, [], [], id="no-pages"),
+        pytest.param(USERS, [make_page([], out_of_scope=3)], [[]], id="empty-page-empty-add"),
+        pytest.param(
+            USERS,
+            [make_page([user("a"), user("b")]), make_page([user("c")])],
+            [[("a",), ("b",)], [("c",)]],
+            id="one-add-per-page",
+        ),
+        pytest.param(
+            USERS,
+            [make_page([user("a", user_id=7), user("b", user_id="")])],
+            [[(7,), ("b",)]],
+            id="keys-are-mapped-ids",
+        ),
+        pytest.param(
+            USERS,
+            [make_page([user("a"), user("bad", user_id=True), user("x1")])],
+            [[("a",), ("x1",)]],
+            id="mapping-failures-left-out-write-failures-kept",
+        ),
+        pytest.param(
+            USERS,
+            [make_page([user("a", OLD), user("b", NEW)])],
+            [[("b",)]],
+            id="skipped-left-out",
+        ),
+        pytest.param(
+            MESSAGES,
+            [make_page([message("m1", digital_twin_id="other"), message("m2", message_id="own")])],
+            [[("t1", "c1", "m1"), ("t1", "c1", "own")]],
+            id="compound-key-in-key-field-order",
+        ),
+    ],
+)
+def test_ledger_receives_mapped_keys(spec: CollectionSpec, pages: list[Page], expected_calls: list) -> None:
+    ledger = SpyLedger()
+    run(spec, pages, FakeWriter(outcome=split_outcome), keep=changed_since(THRESHOLD), ledger=ledger)
+    assert ledger.calls == expected_calls
+
+
+def test_ledger_with_key_ledger() -> None:
+    pages = [make_page([user("a"), user("b", user_id=1)]), make_page([user("c")])]
+    with KeyLedger() as ledger:
+        run(USERS, pages, FakeWriter(), ledger=ledger)
+        assert ledger.missing([("a",), ("b",), (1,), ("1",), ("c",), ("gone",)]) == [
+            ("b",),
+            ("1",),
+            ("gone",),
+        ]
+
+
+def test_on_page_written_after_each_write() -> None:
+    writer = FakeWriter()
+    seen: list[tuple[str, int, int, int]] = []
+
+    def on_page_written(page: Page, report: CollectionReport) -> None:
+        writer.events.append(f"checkpoint {page.position.path}")
+        seen.append((page.position.path, report.pages, report.read, report.inserted))
+
+    def pages():
+        writer.events.append("read")
+        yield make_page([user("a"), user("b")])
+        writer.events.append("read")
+        yield make_page([], out_of_scope=2)
+        writer.events.append("read")
+        yield make_page([user("bad", user_id=True)])
+        writer.events.append("read")
+        yield make_page([user("c")])
+
+    run(USERS, pages(), writer, on_page_written=on_page_written)
+    assert writer.events == [
+        "prepare",
+        "read",
+        "write",
+        "checkpoint users/b",
+        "read",
+        "checkpoint users/~out-of-scope",
+        "read",
+        "checkpoint users/bad",
+        "read",
+        "write",
+        "checkpoint users/c",
+    ]
+    # The report handed over already holds the page's figures.
+    assert seen == [
+        ("users/b", 1, 2, 2),
+        ("users/~out-of-scope", 2, 2, 2),
+        ("users/bad", 3, 3, 2),
+        ("users/c", 4, 4, 3),
+    ]
+
+
+def test_on_page_written_receives_the_page_and_report() -> None:
+    received: list[tuple[Page, CollectionReport]] = []
+    pages = [make_page([user("a")]), make_page([user("b")])]
+    report = run(USERS, pages, FakeWriter(), on_page_written=lambda page, rep: received.append((page, rep)))
+    assert [page for page, _ in received] == pages
+    assert all(rep is report for _, rep in received)
+
+
+def test_on_page_written_not_called_when_write_fails() -> None:
+    calls: list[str] = []
+
+    def broken(documents: list[MappedDocument]) -> WriteOutcome:
+        raise ConnectionError("mongo went away")
+
+    pages = [make_page([user("a")])]
+    with pytest.raises(ConnectionError):
+        run(USERS, pages, FakeWriter(outcome=broken), on_page_written=lambda page, rep: calls.append("x"))
+    assert calls == []
+
+
+def test_on_page_written_error_stops_the_run() -> None:
+    writer = FakeWriter()
+
+    def failing(page: Page, report: CollectionReport) -> None:
+        raise RuntimeError("checkpoint store down")
+
+    with pytest.raises(RuntimeError, match="checkpoint store down"):
+        run(USERS, [make_page([user("a")]), make_page([user("b")])], writer, on_page_written=failing)
+    assert writer.events == ["prepare", "write"]
+
+
+@pytest.mark.parametrize(
+    ("page_sizes", "expected"),
+    [
+        pytest.param([], 0, id="none"),
+        pytest.param([0], 1, id="one-empty"),
+        pytest.param([3, 0, 2, 0], 4, id="empty-pages-count"),
+        pytest.param([1] * 25, 25, id="many"),
+    ],
+)
+def test_pages_counted(page_sizes: list[int], expected: int) -> None:
+    counter = iter(range(1000))
+    pages = [make_page([user(f"i{next(counter)}") for _ in range(size)]) for size in page_sizes]
+    report = run(USERS, pages, FakeWriter())
+    assert report.pages == expected
+    assert report.read == sum(page_sizes)

@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from include.firestore_to_mongo.report import (
     COLUMNS,
     FAILED_EXAMPLES,
+    TEXT_COLUMNS,
     CollectionReport,
     _cell,
     missing_report,
+    render_notes,
     render_table,
 )
 
 
 def make_report(**overrides) -> CollectionReport:
-    return CollectionReport(collection="users", target="users", dry_run=False, **overrides)
+    return CollectionReport(**{"collection": "users", "target": "users", "dry_run": False, **overrides})
 
 
 def test_new_report_defaults() -> None:
     report = make_report()
     assert (report.read, report.inserted, report.updated, report.unchanged) == (0, 0, 0, 0)
     assert (report.failed, report.warnings, report.out_of_scope, report.seconds) == (0, 0, 0, 0.0)
-    assert report.status == "running"
+    assert (report.skipped, report.pages, report.deleted) == (0, 0, 0)
+    assert (report.mode, report.status, report.resumed) == ("full", "running", False)
+    assert (report.stale, report.stale_note, report.without_cursor) == (None, None, None)
+    assert (report.watermark_before, report.watermark_after) == (None, None)
     assert report.failed_examples == []
+    assert report.stale_samples == []
     assert report.failed_examples is not make_report().failed_examples
+    assert report.stale_samples is not make_report().stale_samples
 
 
 @pytest.mark.parametrize(
@@ -71,21 +79,140 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         "collection": "users",
         "target": "users",
         "dry_run": False,
+        "mode": "full",
         "read": 10,
         "inserted": 4,
         "updated": 3,
         "unchanged": 2,
+        "skipped": 0,
         "failed": 1,
         "warnings": 0,
         "out_of_scope": 0,
+        "pages": 0,
         "seconds": 4.0,
         "status": "success",
         "failed_examples": ["users/x: boom"],
+        "watermark_before": None,
+        "watermark_after": None,
+        "stale": None,
+        "deleted": 0,
+        "stale_samples": [],
+        "stale_note": None,
+        "without_cursor": None,
+        "resumed": False,
         "docs_per_second": 2.5,
     }
     assert json.loads(json.dumps(as_dict)) == as_dict
     # Every summary column is in the report dict.
     assert {key for _, key in COLUMNS} <= set(as_dict)
+
+
+def full_report() -> CollectionReport:
+    """A report with every field away from its default."""
+    report = CollectionReport(
+        collection="messages",
+        target="avatar_conversations",
+        dry_run=True,
+        mode="incremental",
+        read=100,
+        inserted=40,
+        updated=30,
+        unchanged=20,
+        skipped=5,
+        warnings=3,
+        out_of_scope=7,
+        pages=4,
+        seconds=12.5,
+        status="failed",
+        watermark_before="2026-11-01T00:00:00+00:00",
+        watermark_after="2026-11-02T00:00:00+00:00",
+        stale=2,
+        deleted=1,
+        stale_samples=[{"digital_twin_id": "t1", "conversation_id": "c1", "message_id": 7}],
+        stale_note="checked",
+        without_cursor=9,
+        resumed=True,
+    )
+    report.record_failure("digital_twins/t1/conversations/c1/messages/m1", "bad")
+    return report
+
+
+@pytest.mark.parametrize(
+    "through_json",
+    [pytest.param(False, id="dict"), pytest.param(True, id="json")],
+)
+def test_from_dict_round_trips(through_json: bool) -> None:
+    report = full_report()
+    figures = report.to_dict()
+    if through_json:
+        figures = json.loads(json.dumps(figures))
+    restored = CollectionReport.from_dict(figures)
+    assert restored == report
+    assert restored.to_dict() == report.to_dict()
+    # The restored report's lists are not the original report's.
+    restored.record_failure("x", "y")
+    assert report.failed == 1
+
+
+@pytest.mark.parametrize(
+    ("figures", "expected"),
+    [
+        pytest.param(
+            {"collection": "users", "target": "users", "dry_run": False},
+            make_report(),
+            id="only-required-defaults-fill",
+        ),
+        pytest.param(
+            {"collection": "users", "target": "users", "dry_run": False, "docs_per_second": 99.0},
+            make_report(),
+            id="derived-docs-per-second-ignored",
+        ),
+        pytest.param(
+            {
+                "collection": "users",
+                "target": "users",
+                "dry_run": False,
+                "read": 3,
+                "from_a_newer_version": True,
+                "": None,
+            },
+            make_report(read=3),
+            id="unknown-keys-ignored",
+        ),
+    ],
+)
+def test_from_dict(figures: dict, expected: CollectionReport) -> None:
+    assert CollectionReport.from_dict(figures) == expected
+
+
+def test_from_dict_needs_identity() -> None:
+    with pytest.raises(TypeError):
+        CollectionReport.from_dict({"read": 1})
+
+
+def test_columns() -> None:
+    assert COLUMNS == (
+        ("collection", "collection"),
+        ("status", "status"),
+        ("mode", "mode"),
+        ("read", "read"),
+        ("inserted", "inserted"),
+        ("updated", "updated"),
+        ("unchanged", "unchanged"),
+        ("skipped", "skipped"),
+        ("failed", "failed"),
+        ("warnings", "warnings"),
+        ("gone", "stale"),
+        ("deleted", "deleted"),
+        ("seconds", "seconds"),
+        ("docs/s", "docs_per_second"),
+        ("dry run", "dry_run"),
+        ("watermark before", "watermark_before"),
+        ("watermark after", "watermark_after"),
+    )
+    assert len(COLUMNS) == 17
+    assert {heading for heading, _ in COLUMNS} >= TEXT_COLUMNS
+    assert {"collection", "status", "mode", "watermark before", "watermark after"} == TEXT_COLUMNS
 
 
 @pytest.mark.parametrize(
@@ -123,29 +250,65 @@ def test_cell(value: object, expected: str) -> None:
     assert _cell(value) == expected
 
 
+HEADER = (
+    "collection  status  mode  read  inserted  updated  unchanged  skipped  failed  warnings  gone  deleted"
+    "  seconds  docs/s  dry run  watermark before  watermark after"
+)
+RULE = (
+    "----------  ------  ----  ----  --------  -------  ---------  -------  ------  --------  ----  -------"
+    "  -------  ------  -------  ----------------  ---------------"
+)
+
+
 def test_render_table_golden() -> None:
     rows = [
         {
             "collection": "users",
-            "status": "success",
+            "status": "ok",
+            "mode": "incremental",
             "read": 1234,
             "inserted": 1000,
             "updated": 200,
             "unchanged": 34,
+            "skipped": 5,
             "failed": 0,
             "warnings": 2,
+            "stale": None,
+            "deleted": 0,
             "seconds": 12.345,
             "docs_per_second": 100.0,
             "dry_run": False,
+            "watermark_before": "2026-11-01T00:00:00+00:00",
+            "watermark_after": "2026-11-02T00:00:00+00:00",
+        },
+        {
+            "collection": "digital_twins",
+            "status": "ok",
+            "mode": "full",
+            "read": 12,
+            "inserted": 0,
+            "updated": 0,
+            "unchanged": 12,
+            "skipped": 0,
+            "failed": 0,
+            "warnings": 0,
+            "stale": 3,
+            "deleted": 3,
+            "seconds": 0.5,
+            "docs_per_second": 24.0,
+            "dry_run": True,
+            "watermark_before": None,
+            "watermark_after": None,
         },
         missing_report("messages", "upstream_failed"),
     ]
     expected = "\n".join(
         [
-            "collection  status            read  inserted  updated  unchanged  failed  warnings  seconds  docs/s  dry run",
-            "----------  ---------------  -----  --------  -------  ---------  ------  --------  -------  ------  -------",
-            "users       success          1,234     1,000      200         34       0         2     12.3   100.0       no",
-            "messages    upstream_failed      -         -        -          -       -         -        -       -        -",
+            "collection     status           mode          read  inserted  updated  unchanged  skipped  failed  warnings  gone  deleted  seconds  docs/s  dry run  watermark before           watermark after",
+            "-------------  ---------------  -----------  -----  --------  -------  ---------  -------  ------  --------  ----  -------  -------  ------  -------  -------------------------  -------------------------",
+            "users          ok               incremental  1,234     1,000      200         34        5       0         2     -        0     12.3   100.0       no  2026-11-01T00:00:00+00:00  2026-11-02T00:00:00+00:00",
+            "digital_twins  ok               full            12         0        0         12        0       0         0     3        3      0.5    24.0      yes  -                          -",
+            "messages       upstream_failed  -                -         -        -          -        -       -         -     -        -        -       -        -  -                          -",
         ]
     )
     assert render_table(rows) == expected
@@ -155,29 +318,171 @@ def test_render_table_from_report_dict() -> None:
     report = make_report(read=3, inserted=3, seconds=1.5, status="success")
     lines = render_table([report.to_dict()]).splitlines()
     assert len(lines) == 3
-    assert lines[2].split() == ["users", "success", "3", "3", "0", "0", "0", "0", "1.5", "2.0", "no"]
+    assert lines[2].split() == [
+        "users",
+        "success",
+        "full",
+        "3",
+        "3",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "-",
+        "0",
+        "1.5",
+        "2.0",
+        "no",
+        "-",
+        "-",
+    ]
 
 
 def test_render_table_no_rows() -> None:
-    assert render_table([]) == (
-        "collection  status  read  inserted  updated  unchanged  failed  warnings  seconds  docs/s  dry run\n"
-        "----------  ------  ----  --------  -------  ---------  ------  --------  -------  ------  -------"
-    )
+    assert render_table([]) == f"{HEADER}\n{RULE}"
 
 
 def test_render_table_missing_keys_are_dashes() -> None:
     lines = render_table([{"collection": "users"}]).splitlines()
-    assert lines[2].split() == ["users", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"]
+    assert lines[2].split() == ["users"] + ["-"] * (len(COLUMNS) - 1)
 
 
-def test_render_table_columns_align() -> None:
+def _column_spans(rule: str) -> list[tuple[int, int]]:
+    return [(match.start(), match.end()) for match in re.finditer("-+", rule)]
+
+
+def test_render_table_alignment() -> None:
     rows = [
-        {"collection": "a", "status": "s", "read": 1},
-        {"collection": "digital_twins", "status": "success", "read": 1_000_000},
+        {"collection": "a", "status": "s", "mode": "full", "read": 1, "watermark_before": "w"},
+        {
+            "collection": "digital_twins",
+            "status": "success",
+            "mode": "incremental",
+            "read": 1_000_000,
+            "watermark_before": "2026-11-01T00:00:00+00:00",
+        },
     ]
     lines = render_table(rows).splitlines()
-    # The read column is right-aligned: both numbers end at the same offset.
-    assert lines[2].index("1 ") + 1 == lines[3].index("1,000,000") + len("1,000,000")
-    # Text columns are left-aligned: status starts at the same offset on every line.
-    assert lines[0].index("status") == lines[2].index("s ") == lines[3].index("success")
+    spans = _column_spans(lines[1])
+    assert len(spans) == len(COLUMNS)
+    for (heading, _), (start, end) in zip(COLUMNS, spans, strict=True):
+        cells = [line[start:end].ljust(end - start) for line in (lines[0], *lines[2:])]
+        for cell in cells:
+            assert cell.strip(), (heading, cell)
+            if heading in TEXT_COLUMNS:
+                assert not cell[0].isspace(), f"{heading} not left-aligned: {cell!r}"
+            else:
+                assert not cell[-1].isspace(), f"{heading} not right-aligned: {cell!r}"
     assert all(line == line.rstrip() for line in lines)
+
+
+def _row(**overrides) -> dict:
+    return make_report(**overrides).to_dict()
+
+
+SAMPLES = [{"user_id": "u1"}, {"user_id": 2}]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        pytest.param(_row(), [], id="nothing-to-say"),
+        pytest.param(missing_report("users", "skipped"), [], id="missing-report"),
+        pytest.param(_row(stale=0), [], id="none-stale"),
+        pytest.param(
+            _row(stale=1234, stale_samples=SAMPLES, dry_run=True),
+            [
+                "users: 1,234 MongoDB documents have no Firestore source any more, would be deleted "
+                "with prune; for example [{'user_id': 'u1'}, {'user_id': 2}]"
+            ],
+            id="stale-dry-run",
+        ),
+        pytest.param(
+            _row(stale=2, deleted=2, stale_samples=SAMPLES),
+            [
+                "users: 2 MongoDB documents have no Firestore source any more, 2 deleted; "
+                "for example [{'user_id': 'u1'}, {'user_id': 2}]"
+            ],
+            id="stale-deleted",
+        ),
+        pytest.param(
+            _row(stale=5_000, deleted=4_999, stale_samples=SAMPLES[:1]),
+            [
+                "users: 5,000 MongoDB documents have no Firestore source any more, 4,999 deleted; "
+                "for example [{'user_id': 'u1'}]"
+            ],
+            id="stale-deleted-thousands",
+        ),
+        pytest.param(
+            _row(stale=2, stale_samples=SAMPLES),
+            [
+                "users: 2 MongoDB documents have no Firestore source any more, kept (pruning needs prune=true in a mode=full run); "
+                "for example [{'user_id': 'u1'}, {'user_id': 2}]"
+            ],
+            id="stale-kept",
+        ),
+        pytest.param(
+            _row(stale_note="incremental runs don't look for deleted sources"),
+            ["users: deleted sources not checked: incremental runs don't look for deleted sources"],
+            id="stale-note",
+        ),
+        pytest.param(
+            _row(stale=0, stale_note="ignored when checked"),
+            ["users: deleted sources not checked: ignored when checked"],
+            id="stale-zero-falls-to-note",
+        ),
+        pytest.param(
+            _row(stale=1, stale_note="not shown", stale_samples=SAMPLES[:1]),
+            [
+                "users: 1 MongoDB documents have no Firestore source any more, kept (pruning needs prune=true in a mode=full run); "
+                "for example [{'user_id': 'u1'}]"
+            ],
+            id="stale-wins-over-note",
+        ),
+        pytest.param(
+            _row(without_cursor=1500),
+            [
+                "users: 1,500 documents have no Timestamp change cursor; incremental runs can't see "
+                "them, a full run does"
+            ],
+            id="without-cursor",
+        ),
+        pytest.param(_row(without_cursor=0), [], id="without-cursor-zero"),
+        pytest.param(
+            _row(failed=2, failed_examples=["users/a: bad", "users/b: worse"]),
+            ["users: failed: users/a: bad", "users: failed: users/b: worse"],
+            id="failed-examples",
+        ),
+        pytest.param(
+            _row(
+                stale_note="2 documents failed, so their keys are unknown",
+                without_cursor=3,
+                failed=1,
+                failed_examples=["users/a: bad"],
+            ),
+            [
+                "users: deleted sources not checked: 2 documents failed, so their keys are unknown",
+                "users: 3 documents have no Timestamp change cursor; incremental runs can't see them, "
+                "a full run does",
+                "users: failed: users/a: bad",
+            ],
+            id="all-in-order",
+        ),
+    ],
+)
+def test_render_notes(row: dict, expected: list[str]) -> None:
+    assert render_notes([row]) == expected
+
+
+def test_render_notes_rows_in_order() -> None:
+    rows = [
+        {**_row(failed_examples=["users/a: bad"]), "collection": "users"},
+        missing_report("digital_twins", "failed"),
+        {**_row(stale_note="resumed"), "collection": "messages"},
+    ]
+    assert render_notes(rows) == [
+        "users: failed: users/a: bad",
+        "messages: deleted sources not checked: resumed",
+    ]
+    assert render_notes([]) == []
