@@ -19,7 +19,9 @@ SCHEDULE_ENV = "FIRESTORE_TO_MONGO_SCHEDULE"
 DEFAULT_SCHEDULE = "@hourly"
 # Empty, a date, or a date and time with optional seconds, fraction and offset: what
 # the trigger form accepts for `since` before the task parses it for real.
-ISO_DATETIME_PATTERN = r"^$|^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+ISO_DATETIME_PATTERN = (
+    r"^$|^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+)
 
 # JSON schema of each param, with the trigger form's title and description.
 PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
