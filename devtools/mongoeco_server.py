@@ -13,8 +13,10 @@ import asyncio
 import os
 import signal
 
-from mongoeco.engines import MemoryEngine, SQLiteEngine
+from mongoeco.engines import SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
+
+from devtools.mongoeco_fast import IndexedMemoryEngine
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,7 +37,7 @@ def auth_users(user: str | None) -> tuple:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    engine = SQLiteEngine(args.sqlite) if args.sqlite else MemoryEngine()
+    engine = SQLiteEngine(args.sqlite) if args.sqlite else IndexedMemoryEngine()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
