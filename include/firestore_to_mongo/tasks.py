@@ -104,6 +104,7 @@ def _migrate(spec, config: RunConfig, run_key: str, firestore_client, source: st
     from include.firestore_to_mongo.firestore_reader import ReadPosition, count_without_cursor, read_pages
     from include.firestore_to_mongo.migration import changed_since, migrate_collection
     from include.firestore_to_mongo.mongo_writer import DryRunPreview, UpsertWriter
+    from include.firestore_to_mongo.prefetch import prefetched
     from include.firestore_to_mongo.report import CollectionReport
     from include.firestore_to_mongo.run_state import CheckpointStore, WatermarkStore
 
@@ -168,13 +169,15 @@ def _migrate(spec, config: RunConfig, run_key: str, firestore_client, source: st
 
     target = database[spec.target]
     writer = (DryRunPreview if config.dry_run else UpsertWriter)(target, spec.key_fields)
-    pages = read_pages(
-        firestore_client,
-        spec,
-        config.batch_size,
-        config.timeout_seconds,
-        since=plan.read_since,
-        resume_after=resume_after,
+    pages = prefetched(
+        read_pages(
+            firestore_client,
+            spec,
+            config.batch_size,
+            config.timeout_seconds,
+            since=plan.read_since,
+            resume_after=resume_after,
+        )
     )
     with KeyLedger() as ledger:
         check_deleted = plan.find_deleted and not report.resumed

@@ -128,10 +128,10 @@ def test_an_interrupted_task_resumes_from_its_last_written_page(seeded, mongo_db
 
     assert result.state == "success", result.task_states
     assert contents(mongo_db, "avatar_conversations") == expected("avatar_conversations")
-    # Attempt 1 read pages 1-3 and died writing page 3; attempt 2 re-read page 3 and
-    # went on with pages 4 and 5 (5: the out-of-scope message). Starting over would
-    # have read 3 + 5 = 8 documents.
-    assert reads["messages"] == 6
+    # Attempt 1 read pages 1-3 (and perhaps page 4 ahead) and died writing page 3;
+    # attempt 2 re-read page 3 and went on with pages 4 and 5 (5: the out-of-scope
+    # message): 6 or 7 documents. Starting over would have read 8 or 9.
+    assert reads["messages"] in (6, 7)
     messages = result.counts("messages")
     assert (messages["read"], messages["inserted"], messages["resumed"]) == (4, 4, True)
     assert messages["stale"] is None  # a resumed attempt hasn't seen every key
