@@ -15,12 +15,14 @@ PYTHON313 ?= $(shell \
 		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.13"; \
 	fi)
 
-.PHONY: help venv test lint format lock demo demo-down clean
+.PHONY: help venv test lint format lock demo demo-down clean bench bench-rss
 
 help:
 	@echo "make test       create .venv if needed, run every test (unit + integration)"
 	@echo "make demo       start the Firestore emulator and mongoeco, seed, run the DAG, print the summary"
 	@echo "make demo-down  stop what make demo started"
+	@echo "make bench      throughput: raw read/write, naive baseline, the DAG, mapping CPU (BENCH_N, BENCH_MONGODB_URI, BENCH_PARTITIONS)"
+	@echo "make bench-rss  peak RSS of the DAG at 5,000 and 40,000 messages (same as BENCH_RSS=1 make bench)"
 	@echo "make lint       ruff check and format check"
 	@echo "make lock       re-resolve requirements.lock from requirements-dev.txt"
 
@@ -50,6 +52,13 @@ lock: venv
 
 demo: venv
 	PYTHONPATH=. $(PY) -m devtools.demo up
+
+# Not part of `make test`: see bench/README.md. BENCH_* variables pass through the environment.
+bench: venv
+	PYTHONPATH=. $(PY) -m bench
+
+bench-rss: venv
+	BENCH_RSS=1 PYTHONPATH=. $(PY) -m bench
 
 demo-down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m devtools.demo down || true

@@ -61,6 +61,9 @@ from include.firestore_to_mongo.specs import COLLECTION_NAMES, asset_alias_name
 
 # Cron expression or preset, read when the file is parsed; "none" for manual runs only.
 SCHEDULE = os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
+# How many partition tasks of one collection may run at once, across all runs.
+# Size it to the workers you have (see the README); a pool can cap it further.
+MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTITIONS", "4"))
 
 
 @dag(
@@ -81,13 +84,28 @@ SCHEDULE = os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
     tags=["firestore", "mongodb", "migration"],
 )
 def firestore_to_mongo():
-    # multiple_outputs=False: the report is one XCom, not one per key.
-    @task(multiple_outputs=False)
-    def migrate(collection: str, params=None, ti=None, outlet_events=None) -> dict:
-        """Read one Firestore collection in pages, map it, and upsert it into MongoDB."""
-        from include.firestore_to_mongo.tasks import migrate_collection_task
+    @task
+    def plan(collection: str, params=None) -> list:
+        """Choose full or incremental for one collection and split its read into partitions."""
+        from include.firestore_to_mongo.tasks import plan_collection_task
 
-        return migrate_collection_task(collection, params, ti, outlet_events)
+        return plan_collection_task(collection, params)
+
+    # multiple_outputs=False: a report is one XCom, not one per key.
+    @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS)
+    def migrate(collection: str, work: dict, params=None, ti=None) -> dict:
+        """Read one partition of a Firestore collection in pages, map it, upsert it into MongoDB."""
+        from include.firestore_to_mongo.tasks import migrate_partition_task
+
+        return migrate_partition_task(collection, work, params, ti)
+
+    # all_done: it reports (and fails) even when a partition failed.
+    @task(trigger_rule="all_done", multiple_outputs=False)
+    def done(collection: str, params=None, ti=None, outlet_events=None) -> dict:
+        """Add up the partitions, find deleted sources, move the watermark, emit the Asset."""
+        from include.firestore_to_mongo.tasks import finish_collection_task
+
+        return finish_collection_task(collection, params, ti, outlet_events)
 
     @task(trigger_rule="all_done", multiple_outputs=False)
     def summary(params=None, ti=None) -> dict:
@@ -96,13 +114,16 @@ def firestore_to_mongo():
 
         return summary_task(params, ti)
 
-    collection_tasks = [
+    finished = []
+    for name in COLLECTION_NAMES:
+        work = plan.override(task_id=f"{name}_plan")(name)
+        parts = migrate.override(task_id=name).partial(collection=name).expand(work=work)
         # The alias resolves at run time to mongodb://host:port/db/collection, which
         # only the connection knows; downstream DAGs can schedule on either.
-        migrate.override(task_id=name, outlets=[AssetAlias(asset_alias_name(name))])(name)
-        for name in COLLECTION_NAMES
-    ]
-    collection_tasks >> summary()
+        finish = done.override(task_id=f"{name}_done", outlets=[AssetAlias(asset_alias_name(name))])(name)
+        parts >> finish
+        finished.append(finish)
+    finished >> summary()
 
 
 firestore_to_mongo()

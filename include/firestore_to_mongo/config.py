@@ -13,6 +13,7 @@ from include.firestore_to_mongo.timestamps import to_bson_datetime
 MODES = ("full", "incremental")
 MAX_BATCH_SIZE = 10_000
 MAX_TIMEOUT_SECONDS = 3_600
+MAX_PARTITIONS = 64
 DEFAULT_DATABASE = "app"
 # The environment variable that sets the DAG's schedule (read at parse time), and its default.
 SCHEDULE_ENV = "FIRESTORE_TO_MONGO_SCHEDULE"
@@ -119,6 +120,25 @@ PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
         "included. A backend that doesn't answer in time fails the task (and Airflow retries "
         "it) instead of hanging.",
     },
+    "partitions": {
+        "default": 4,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_PARTITIONS,
+        "title": "Partitions",
+        "description": "Conversations and messages are split into up to this many parts, each "
+        "its own mapped task instance, so several workers can share the work. Real Firestore "
+        "splits with PartitionQuery; the emulator by ranges of parent twins.",
+    },
+    "max_reads_per_second": {
+        "default": None,
+        "type": ["null", "integer"],
+        "minimum": 1,
+        "title": "Read rate limit",
+        "description": "Optional cap on Firestore document reads per second for the whole run, "
+        "shared by the partitions. Follows Firestore's ramp-up guidance: starts at 500/s at "
+        "most and grows by 50% every 5 minutes up to this cap. Empty: no limit.",
+    },
     "max_failures": {
         "default": 0,
         "type": "integer",
@@ -147,6 +167,8 @@ class RunConfig:
     firestore_conn_id: str
     mongo_conn_id: str
     timeout_seconds: int
+    partitions: int
+    max_reads_per_second: int | None
     max_failures: int
 
     @classmethod
@@ -170,6 +192,8 @@ class RunConfig:
             firestore_conn_id=values["firestore_conn_id"],
             mongo_conn_id=values["mongo_conn_id"],
             timeout_seconds=values["timeout_seconds"],
+            partitions=values["partitions"],
+            max_reads_per_second=values["max_reads_per_second"],
             max_failures=values["max_failures"],
         )
 
@@ -206,6 +230,12 @@ def _problem(name: str, value: Any) -> str | None:
         case "lookback_minutes":
             ok = _is_int(value) and 0 <= value <= 7 * 24 * 60
             expected = "an integer number of minutes from 0 to 10,080"
+        case "partitions":
+            ok = _is_int(value) and 1 <= value <= MAX_PARTITIONS
+            expected = f"an integer from 1 to {MAX_PARTITIONS}"
+        case "max_reads_per_second":
+            ok = value is None or (_is_int(value) and value >= 1)
+            expected = "empty or an integer ≥ 1"
         case "timeout_seconds":
             ok = _is_int(value) and 1 <= value <= MAX_TIMEOUT_SECONDS
             expected = f"an integer from 1 to {MAX_TIMEOUT_SECONDS:,}"

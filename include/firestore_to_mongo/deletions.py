@@ -104,3 +104,25 @@ def find_and_prune(
             filters = [dict(zip(key_fields, key, strict=True)) for key in keys]
             result.deleted += collection.delete_many({"$or": filters}).deleted_count
     return result
+
+
+def ledger_from_source(client, spec, batch_size: int, timeout: float, limiter=None) -> tuple[KeyLedger, int]:
+    """A ledger of every key the source has now, from a names-and-ids-only read.
+
+    Returns the ledger and how many documents' keys could not be worked out (their
+    id field can't be a key): while there are any, nothing may be called deleted.
+    """
+    from include.firestore_to_mongo.firestore_reader import read_pages
+    from include.firestore_to_mongo.mapping import MappingError, map_document
+
+    ledger = KeyLedger()
+    unknown = 0
+    for page in read_pages(client, spec, batch_size, timeout, limiter=limiter, fields=[spec.id_field]):
+        keys = []
+        for document in page.documents:
+            try:
+                keys.append(tuple(map_document(spec, document.path, document.data).key.values()))
+            except MappingError:
+                unknown += 1
+        ledger.add(keys)
+    return ledger, unknown

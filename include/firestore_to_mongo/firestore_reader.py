@@ -12,7 +12,9 @@ from google.api_core.retry import Retry
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from include.firestore_to_mongo.partitions import Partition
 from include.firestore_to_mongo.paths import ids_from_path
+from include.firestore_to_mongo.rate_limit import ReadRateLimiter
 from include.firestore_to_mongo.specs import CollectionSpec
 
 # The earliest instant Firestore stores: `cursor >= FIRST_INSTANT` matches every
@@ -49,22 +51,42 @@ class Page:
     position: ReadPosition
 
 
-def build_query(client: firestore.Client, spec: CollectionSpec, since: datetime | None = None):
-    """The ordered query for `spec`; with `since`, only documents whose change cursor is at or after it."""
+def build_query(
+    client: firestore.Client,
+    spec: CollectionSpec,
+    since: datetime | None = None,
+    partition: Partition | None = None,
+    fields: list[str] | None = None,
+):
+    """The ordered query for `spec`, limited to `partition` when given.
+
+    With `since`, only documents whose change cursor is at or after it (and before
+    the partition's `until`), ordered by cursor then name; otherwise every
+    document, ordered by name, within the partition's name range. `fields`
+    projects the documents (an empty list: names only).
+    """
     source = (
         client.collection_group(spec.source_collection)
         if spec.is_group
         else client.collection(spec.source_collection)
     )
+    if fields is not None:
+        source = source.select(fields)
     if since is None:
-        return source.order_by("__name__")
+        query = source.order_by("__name__")
+        if partition is not None and partition.start is not None:
+            query = query.start_at({"__name__": client.document(partition.start)})
+        if partition is not None and partition.end is not None:
+            query = query.end_before({"__name__": client.document(partition.end)})
+        return query
     if spec.cursor_field is None:
         raise ValueError(f"{spec.name} has no change cursor to read from {since}")
-    return (
-        source.where(filter=FieldFilter(spec.cursor_field, ">=", since))
-        .order_by(spec.cursor_field)
-        .order_by("__name__")
-    )
+    if partition is not None and partition.since is not None:
+        since = partition.since
+    query = source.where(filter=FieldFilter(spec.cursor_field, ">=", since))
+    if partition is not None and partition.until is not None:
+        query = query.where(filter=FieldFilter(spec.cursor_field, "<", partition.until))
+    return query.order_by(spec.cursor_field).order_by("__name__")
 
 
 def read_pages(
@@ -74,6 +96,9 @@ def read_pages(
     timeout: float,
     since: datetime | None = None,
     resume_after: ReadPosition | None = None,
+    partition: Partition | None = None,
+    limiter: ReadRateLimiter | None = None,
+    fields: list[str] | None = None,
 ) -> Iterator[Page]:
     """Yield the collection's documents in pages of at most `page_size`.
 
@@ -84,13 +109,15 @@ def read_pages(
     `resume_after` continues a read that stopped there. A page that can't be read
     within `timeout` seconds, retries included, raises SourceUnavailableError.
     """
-    query = build_query(client, spec, since)
+    query = build_query(client, spec, since, partition, fields)
     position = resume_after
     retry = Retry(timeout=timeout)
     while True:
         page_query = query.limit(page_size)
         if position is not None:
             page_query = page_query.start_after(_cursor(client, spec, since, position))
+        if limiter is not None:
+            limiter.acquire(page_size)
         try:
             snapshots = list(page_query.stream(timeout=timeout, retry=retry))
         except (google_exceptions.GoogleAPIError, ValueError) as error:

@@ -41,6 +41,7 @@ class CollectionReport:
     # Incremental runs: documents without a Timestamp change cursor, which only a full run sees.
     without_cursor: int | None = None
     resumed: bool = False
+    partitions: int = 1
 
     @property
     def docs_per_second(self) -> float:

@@ -7,13 +7,15 @@ trusting a watermark for data that is gone.
 - `_firestore_to_mongo_watermarks`: one document per collection,
   `{_id: "messages", watermark: <UTC datetime>, source: "project/database", ...}`.
   The next incremental run reads changes from `watermark - lookback`.
-- `_firestore_to_mongo_checkpoints`: one document per (DAG run, collection)
-  while a task is under way: where its read stopped and its figures so far. A
-  retry of the same run resumes there; a new run has a new key and starts clean.
+- `_firestore_to_mongo_checkpoints`: one document per (DAG run, collection,
+  partition) while a task is under way: where its read stopped and its figures
+  so far. A retry of the same run resumes there; a new run has a new key and
+  starts clean.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,15 +55,20 @@ class WatermarkStore:
 
 
 class CheckpointStore:
-    def __init__(self, database: Database, run_key: str, name: str) -> None:
+    def __init__(self, database: Database, run_key: str, name: str, partition: int) -> None:
         self.collection = database[CHECKPOINTS]
-        self.key = f"{run_key}/{name}"
+        self.key = f"{run_key}/{name}/{partition}"
+
+    @staticmethod
+    def clear_collection(database: Database, run_key: str, name: str) -> None:
+        """Drop every partition's checkpoint of `name` in this run."""
+        database[CHECKPOINTS].delete_many({"_id": {"$regex": f"^{re.escape(f'{run_key}/{name}/')}"}})
 
     def load(self) -> dict[str, Any] | None:
         found = self.collection.find_one({"_id": self.key})
         if found:
             found.pop("_id")
-            found["started_at"] = _as_utc(found["started_at"])
+            found.pop("saved_at", None)
         return found
 
     def save(self, state: dict[str, Any]) -> None:

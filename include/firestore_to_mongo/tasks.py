@@ -1,4 +1,14 @@
-"""The bodies of the DAG's tasks. Hooks and clients are built here, at run time only."""
+"""The bodies of the DAG's tasks. Hooks and clients are built here, at run time only.
+
+Each collection runs as three tasks:
+- `<name>_plan` decides what this run reads (full, or changes since the
+  watermark) and splits it into partitions;
+- `<name>`, one mapped instance per partition, reads, maps and writes its part,
+  checkpointing after every page;
+- `<name>_done` adds the parts up, looks for deleted sources (full runs), moves
+  the watermark when every part succeeded, and emits the collection's Asset.
+`summary` then tabulates the run.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +21,28 @@ from typing import Any
 
 from include.firestore_to_mongo.config import RunConfig
 from include.firestore_to_mongo.report import missing_report, render_notes, render_table
-from include.firestore_to_mongo.specs import COLLECTION_NAMES, SPECS, CollectionSpec, asset_alias_name
+from include.firestore_to_mongo.specs import (
+    COLLECTION_NAMES,
+    SPECS,
+    CollectionSpec,
+    asset_alias_name,
+)
 
 log = logging.getLogger(__name__)
+
+PARTITION_REPORT = "partition_report"
+# Figures added up over a collection's partitions.
+SUMMED = (
+    "read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "warnings",
+    "out_of_scope",
+    "pages",
+)
 
 
 class TooManyFailuresError(RuntimeError):
@@ -21,7 +50,7 @@ class TooManyFailuresError(RuntimeError):
 
 
 class CollectionTaskFailedError(RuntimeError):
-    """At least one collection task of the run failed."""
+    """A collection (or one of its partitions) did not complete."""
 
 
 @dataclass(frozen=True)
@@ -50,175 +79,109 @@ def plan_read(spec: CollectionSpec, config: RunConfig, watermark: datetime | Non
     return ReadPlan("incremental", None, start, find_deleted=False)
 
 
-def migrate_collection_task(
-    collection: str, params: Mapping[str, Any], ti, outlet_events=None
-) -> dict[str, Any]:
-    """Migrate one collection, push its figures, and fail when too many documents failed."""
+def _config_for(collection: str, params: Mapping[str, Any]) -> RunConfig:
     from airflow.sdk.exceptions import AirflowSkipException
 
     config = RunConfig.from_params(params)
     if collection not in config.collections:
         raise AirflowSkipException(f"{collection} is not in this run's collections")
-    report, target_uri = _run_collection(SPECS[collection], config, run_key=f"{ti.dag_id}/{ti.run_id}")
-    figures = report.to_dict()
-    if report.status == "failed":
-        # A failing task returns nothing, so the summary gets the figures this way.
-        ti.xcom_push(key="return_value", value=figures)
-        raise TooManyFailuresError(
-            f"{collection}: {report.failed} documents failed, more than max_failures="
-            f"{config.max_failures}; first ones: {'; '.join(report.failed_examples)}"
-        )
-    if outlet_events is not None and not config.dry_run:
-        from airflow.sdk import Asset, AssetAlias
-
-        outlet_events[AssetAlias(asset_alias_name(collection))].add(Asset(target_uri))
-    return figures
+    return config
 
 
-def _run_collection(spec: CollectionSpec, config: RunConfig, run_key: str):
-    from pymongo.errors import ConnectionFailure, OperationFailure
-
+def _firestore(config: RunConfig):
+    """The Firestore client, and a name for its project and database."""
     from firestore_hook import FirestoreClientHook
-    from include.firestore_to_mongo.mongo_target import TargetUnavailableError, open_target
 
-    firestore_hook = FirestoreClientHook(gcp_conn_id=config.firestore_conn_id)
-    firestore_client = firestore_hook.get_conn()
-    source = f"{firestore_client.project}/{firestore_hook._get_field('database') or '(default)'}"
-    target = open_target(config.mongo_conn_id, config.mongo_db, config.timeout_seconds)
-    with target.client:
-        try:
-            report = _migrate(spec, config, run_key, firestore_client, source, target.database)
-        except ConnectionFailure as error:
-            # Also the timeouts: NetworkTimeout and ServerSelectionTimeoutError are ConnectionFailures.
+    hook = FirestoreClientHook(gcp_conn_id=config.firestore_conn_id)
+    client = hook.get_conn()
+    return client, f"{client.project}/{hook._get_field('database') or '(default)'}"
+
+
+class _Target:
+    """The Mongo target for one task, with backend errors turned into one clear error."""
+
+    def __init__(self, config: RunConfig) -> None:
+        from include.firestore_to_mongo.mongo_target import open_target
+
+        self.config = config
+        self.target = open_target(config.mongo_conn_id, config.mongo_db, config.timeout_seconds)
+
+    def __enter__(self):
+        return self.target
+
+    def __exit__(self, exc_type, error, traceback) -> None:
+        from pymongo.errors import ConnectionFailure, OperationFailure
+
+        from include.firestore_to_mongo.mongo_target import TargetUnavailableError
+
+        self.target.client.close()
+        # ConnectionFailure includes the timeouts (NetworkTimeout, ServerSelectionTimeoutError).
+        if isinstance(error, ConnectionFailure):
             raise TargetUnavailableError(
-                f"MongoDB at {target.host}:{target.port} failed or did not answer within "
-                f"{config.timeout_seconds} s: {error}"
+                f"MongoDB at {self.target.host}:{self.target.port} failed or did not answer within "
+                f"{self.config.timeout_seconds} s: {error}"
             ) from error
-        except OperationFailure as error:
+        if isinstance(error, OperationFailure):
             raise TargetUnavailableError(f"MongoDB refused an operation: {error}") from error
-    return report, target.asset_uri(spec.target)
 
 
-def _migrate(spec, config: RunConfig, run_key: str, firestore_client, source: str, database):
-    from include.firestore_to_mongo.deletions import KeyLedger, find_and_prune
-    from include.firestore_to_mongo.firestore_reader import ReadPosition, count_without_cursor, read_pages
-    from include.firestore_to_mongo.migration import changed_since, migrate_collection
-    from include.firestore_to_mongo.mongo_writer import DryRunPreview, UpsertWriter
-    from include.firestore_to_mongo.prefetch import prefetched
-    from include.firestore_to_mongo.report import CollectionReport
-    from include.firestore_to_mongo.run_state import CheckpointStore, WatermarkStore
+def _limiter(config: RunConfig, share: int):
+    from include.firestore_to_mongo.rate_limit import ReadRateLimiter
 
-    name = spec.name
-    attempt_started = time.monotonic()
-    watermarks = WatermarkStore(database)
-    stored = watermarks.get(name)
+    if config.max_reads_per_second is None:
+        return None
+    return ReadRateLimiter(config.max_reads_per_second, share=1 / share)
+
+
+def _run_key(ti) -> str:
+    return f"{ti.dag_id}/{ti.run_id}"
+
+
+# --- <name>_plan -------------------------------------------------------------------
+
+
+def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Decide full or incremental for `collection` and split its read into partitions."""
+    from include.firestore_to_mongo.partitions import plan_partitions
+    from include.firestore_to_mongo.run_state import WatermarkStore
+
+    config = _config_for(collection, params)
+    spec = SPECS[collection]
+    client, source = _firestore(config)
+    with _Target(config) as target:
+        stored = WatermarkStore(target.database).get(collection)
     if stored is not None and stored.source != source:
         log.warning(
-            "%s: the stored watermark is for Firestore %s, not %s: ignoring it", name, stored.source, source
+            "%s: the stored watermark is for Firestore %s, not %s: ignoring it",
+            collection,
+            stored.source,
+            source,
         )
         stored = None
     plan = plan_read(spec, config, stored.value if stored else None)
-
-    checkpoints = CheckpointStore(database, run_key, name)
-    checkpoint = None if config.dry_run else checkpoints.load()
-    if checkpoint is not None:
-        report = CollectionReport.from_dict(checkpoint["report"])
-        report.resumed = True
-        run_started = checkpoint["started_at"]
-        resume_after = ReadPosition(**checkpoint["position"])
-        log.info(
-            "%s: resuming this run after %s: %d pages, %d documents already done",
-            name,
-            resume_after.path,
-            report.pages,
-            report.read,
-        )
-    else:
-        report = CollectionReport(
-            collection=name,
-            target=spec.target,
-            dry_run=config.dry_run,
-            mode=plan.mode,
-            watermark_before=stored.value.isoformat() if stored else None,
-        )
-        run_started = datetime.now(UTC)
-        resume_after = None
+    now = datetime.now(UTC)
+    partitions = plan_partitions(
+        client, spec, config.partitions, plan.read_since, now, config.timeout_seconds
+    )
     log.info(
-        "%s: %s → %s.%s, %s, batch size %d%s",
-        name,
-        "/".join(segment or "{id}" for segment in spec.path_shape),
-        database.name,
-        spec.target,
+        "%s: %s, %d partition(s) by %s; watermark %s",
+        collection,
         _describe(plan, spec),
-        config.batch_size,
-        " (dry run: nothing is written)" if config.dry_run else "",
+        len(partitions),
+        partitions[0].method,
+        stored.value.isoformat() if stored else "none yet",
     )
-
-    previous_seconds = report.seconds
-
-    def save_checkpoint(page, report) -> None:
-        report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
-        if not config.dry_run:
-            checkpoints.save(
-                {
-                    "started_at": run_started,
-                    "position": {"path": page.position.path, "cursor_value": page.position.cursor_value},
-                    "report": report.to_dict(),
-                }
-            )
-
-    target = database[spec.target]
-    writer = (DryRunPreview if config.dry_run else UpsertWriter)(target, spec.key_fields)
-    pages = prefetched(
-        read_pages(
-            firestore_client,
-            spec,
-            config.batch_size,
-            config.timeout_seconds,
-            since=plan.read_since,
-            resume_after=resume_after,
-        )
-    )
-    with KeyLedger() as ledger:
-        check_deleted = plan.find_deleted and not report.resumed
-        migrate_collection(
-            spec,
-            pages,
-            writer,
-            report,
-            keep=changed_since(plan.write_since) if plan.write_since else None,
-            ledger=ledger if check_deleted else None,
-            on_page_written=save_checkpoint,
-        )
-        if not plan.find_deleted:
-            pass  # incremental runs never look for deleted sources (the README says why)
-        elif report.resumed:
-            report.stale_note = "this run resumed after a failure, so not every key was seen by this attempt"
-        elif report.failed:
-            report.stale_note = f"{report.failed} documents failed, so their keys are unknown"
-        else:
-            result = find_and_prune(
-                target,
-                spec.key_fields,
-                ledger,
-                config.batch_size,
-                prune=config.prune and config.mode == "full" and not config.dry_run,
-            )
-            report.stale, report.deleted, report.stale_samples = result.stale, result.deleted, result.samples
-    if plan.mode == "incremental":
-        report.without_cursor = count_without_cursor(firestore_client, spec, config.timeout_seconds)
-    report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
-    report.status = "failed" if report.failed > config.max_failures else "ok"
-    if report.status == "ok" and not config.dry_run:
-        # Everything read is written: changes from here on are the next run's.
-        watermarks.advance(name, run_started, source, run_key, report.mode)
-        report.watermark_after = watermarks.get(name).value.isoformat()
-        checkpoints.clear()
-    else:
-        # On too many failures the last page's checkpoint stays: a retry resumes
-        # at the end, keeps these figures and fails again, without re-reading.
-        report.watermark_after = report.watermark_before
-    return report
+    shared = {
+        "mode": plan.mode,
+        "read_since": _iso(plan.read_since),
+        "write_since": _iso(plan.write_since),
+        "find_deleted": plan.find_deleted,
+        "watermark_before": _iso(stored.value if stored else None),
+        # The watermark this run stores once every partition has written everything.
+        "run_started": now.isoformat(),
+        "source": source,
+    }
+    return [{"plan": shared, "partition": partition.to_dict()} for partition in partitions]
 
 
 def _describe(plan: ReadPlan, spec: CollectionSpec) -> str:
@@ -229,12 +192,254 @@ def _describe(plan: ReadPlan, spec: CollectionSpec) -> str:
     return plan.mode
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- <name>, one instance per partition ------------------------------------------------
+
+
+def migrate_partition_task(
+    collection: str, work: dict[str, Any], params: Mapping[str, Any], ti
+) -> dict[str, Any]:
+    """Read, map and write one partition, checkpointing after every written page."""
+    from include.firestore_to_mongo.partitions import Partition
+
+    config = _config_for(collection, params)
+    partition = Partition.from_dict(work["partition"])
+    client, _ = _firestore(config)
+    with _Target(config) as target:
+        report = _migrate_partition(
+            SPECS[collection], config, work["plan"], partition, client, target, _run_key(ti)
+        )
+    figures = report.to_dict() | {"partition": partition.index}
+    too_many = report.failed > config.max_failures
+    if too_many:
+        figures["status"] = "failed"
+    # Under its own key, pushed whether the task succeeds or not: `<name>_done` needs
+    # the figures of a failed partition too, and a failing task returns nothing.
+    ti.xcom_push(key=PARTITION_REPORT, value=figures)
+    if too_many:
+        raise TooManyFailuresError(
+            f"{collection} partition {partition.index}: {report.failed} documents failed, more than "
+            f"max_failures={config.max_failures}; first ones: {'; '.join(report.failed_examples)}"
+        )
+    return figures
+
+
+def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, target, run_key: str):
+    from include.firestore_to_mongo.firestore_reader import ReadPosition, read_pages
+    from include.firestore_to_mongo.migration import changed_since, migrate_collection
+    from include.firestore_to_mongo.mongo_writer import DryRunPreview, UpsertWriter
+    from include.firestore_to_mongo.prefetch import prefetched
+    from include.firestore_to_mongo.report import CollectionReport
+    from include.firestore_to_mongo.run_state import CheckpointStore
+
+    attempt_started = time.monotonic()
+    label = f"{spec.name}[{partition.index}]" if partition.count > 1 else spec.name
+    checkpoints = CheckpointStore(target.database, run_key, spec.name, partition.index)
+    checkpoint = None if config.dry_run else checkpoints.load()
+    if checkpoint is not None:
+        report = CollectionReport.from_dict(checkpoint["report"])
+        report.resumed = True
+        resume_after = ReadPosition(**checkpoint["position"])
+        log.info(
+            "%s: resuming after %s: %d pages, %d documents already done",
+            label,
+            resume_after.path,
+            report.pages,
+            report.read,
+        )
+    else:
+        report = CollectionReport(
+            collection=spec.name,
+            target=spec.target,
+            dry_run=config.dry_run,
+            mode=plan["mode"],
+            watermark_before=plan["watermark_before"],
+        )
+        resume_after = None
+    log.info(
+        "%s: %s%s → %s.%s, batch size %d%s",
+        label,
+        "/".join(segment or "{id}" for segment in spec.path_shape),
+        _describe_partition(partition),
+        target.database.name,
+        spec.target,
+        config.batch_size,
+        " (dry run: nothing is written)" if config.dry_run else "",
+    )
+    previous_seconds = report.seconds
+
+    def save_checkpoint(page, report) -> None:
+        report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
+        if not config.dry_run:
+            position = {"path": page.position.path, "cursor_value": page.position.cursor_value}
+            checkpoints.save({"position": position, "report": report.to_dict()})
+
+    collection = target.database[spec.target]
+    write_since = _datetime(plan["write_since"])
+    migrate_collection(
+        spec,
+        prefetched(
+            read_pages(
+                client,
+                spec,
+                config.batch_size,
+                config.timeout_seconds,
+                since=_datetime(plan["read_since"]),
+                resume_after=resume_after,
+                partition=partition,
+                limiter=_limiter(config, partition.count),
+            )
+        ),
+        (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec.key_fields),
+        report,
+        keep=changed_since(write_since) if write_since else None,
+        on_page_written=save_checkpoint,
+    )
+    report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
+    report.status = "ok"
+    return report
+
+
+def _describe_partition(partition) -> str:
+    if partition.count <= 1:
+        return ""
+    bounds = (
+        f"until {partition.until.isoformat()}"
+        if partition.until
+        else f"[{partition.start or '…'}, {partition.end or '…'})"
+    )
+    return f" (partition {partition.index + 1} of {partition.count}, {partition.method}: {bounds})"
+
+
+# --- <name>_done ---------------------------------------------------------------------
+
+
+def finish_collection_task(
+    collection: str, params: Mapping[str, Any], ti, outlet_events=None
+) -> dict[str, Any]:
+    """Add the partitions up, find deleted sources, move the watermark, emit the Asset."""
+    config = _config_for(collection, params)
+    work = ti.xcom_pull(task_ids=f"{collection}_plan") or []
+    parts = _partition_reports(ti, collection, len(work))
+    report = combine_partitions(collection, config, work[0]["plan"] if work else None, parts)
+    missing = len(work) - len(parts)
+    broken = not work or missing > 0 or any(part["status"] != "ok" for part in parts)
+    if broken or report.failed > config.max_failures:
+        report.status = "failed"
+        ti.xcom_push(key="return_value", value=report.to_dict())
+        reason = (
+            "its plan task failed"
+            if not work
+            else f"{missing} of {len(work)} partitions did not finish"
+            if missing
+            else f"{report.failed} documents failed, more than max_failures={config.max_failures}"
+        )
+        raise CollectionTaskFailedError(f"{collection}: {reason}")
+    plan = work[0]["plan"]
+    client, _ = _firestore(config)
+    with _Target(config) as target:
+        _finish(SPECS[collection], config, plan, report, client, target, _run_key(ti))
+    if outlet_events is not None and not config.dry_run:
+        from airflow.sdk import Asset, AssetAlias
+
+        outlet_events[AssetAlias(asset_alias_name(collection))].add(
+            Asset(target.asset_uri(SPECS[collection].target))
+        )
+    return report.to_dict()
+
+
+def _partition_reports(ti, collection: str, count: int) -> list[dict]:
+    """The figures each partition pushed, leaving out those that pushed none (crashed)."""
+    if count == 0:
+        return []
+    pulled = ti.xcom_pull(task_ids=collection, key=PARTITION_REPORT, map_indexes=list(range(count)))
+    if isinstance(pulled, dict):  # one map index asked for, one value back
+        pulled = [pulled]
+    return [part for part in pulled or [] if part]
+
+
+def combine_partitions(collection: str, config: RunConfig, plan: dict | None, parts: list[dict]):
+    """One collection's report from its partitions' figures."""
+    from include.firestore_to_mongo.report import FAILED_EXAMPLES, CollectionReport
+
+    spec = SPECS[collection]
+    report = CollectionReport(
+        collection=collection,
+        target=spec.target,
+        dry_run=config.dry_run,
+        mode=plan["mode"] if plan else "-",
+        watermark_before=plan["watermark_before"] if plan else None,
+        watermark_after=plan["watermark_before"] if plan else None,
+    )
+    for part in parts:
+        for name in SUMMED:
+            setattr(report, name, getattr(report, name) + part[name])
+        # The partitions' own time, added up: the work done, whatever ran side by side.
+        report.seconds = round(report.seconds + part["seconds"], 3)
+        report.resumed = report.resumed or part["resumed"]
+        report.failed_examples.extend(part["failed_examples"])
+    report.failed_examples = report.failed_examples[:FAILED_EXAMPLES]
+    report.partitions = len(parts)
+    report.status = "ok"
+    return report
+
+
+def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key: str) -> None:
+    from include.firestore_to_mongo.deletions import find_and_prune, ledger_from_source
+    from include.firestore_to_mongo.firestore_reader import count_without_cursor
+    from include.firestore_to_mongo.run_state import CheckpointStore, WatermarkStore
+
+    if plan["find_deleted"]:
+        if report.failed:
+            report.stale_note = f"{report.failed} documents failed, so their keys are unknown"
+        else:
+            ledger, unknown = ledger_from_source(
+                client, spec, config.batch_size, config.timeout_seconds, _limiter(config, 1)
+            )
+            with ledger:
+                if unknown:
+                    report.stale_note = f"{unknown} documents have ids that can't be keys"
+                else:
+                    result = find_and_prune(
+                        target.database[spec.target],
+                        spec.key_fields,
+                        ledger,
+                        config.batch_size,
+                        prune=config.prune and config.mode == "full" and not config.dry_run,
+                    )
+                    report.stale, report.deleted, report.stale_samples = (
+                        result.stale,
+                        result.deleted,
+                        result.samples,
+                    )
+    if plan["mode"] == "incremental":
+        report.without_cursor = count_without_cursor(client, spec, config.timeout_seconds)
+    if not config.dry_run:
+        watermarks = WatermarkStore(target.database)
+        # Everything read is written: changes from the plan's start on are the next run's.
+        watermarks.advance(
+            spec.name, datetime.fromisoformat(plan["run_started"]), plan["source"], run_key, plan["mode"]
+        )
+        report.watermark_after = watermarks.get(spec.name).value.isoformat()
+        CheckpointStore.clear_collection(target.database, run_key, spec.name)
+
+
+# --- summary -------------------------------------------------------------------------
+
+
 def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     """Log the run's table, push the figures, and fail when a collection task failed."""
     config = RunConfig.from_params(params)
     rows = []
     for name in COLLECTION_NAMES:
-        report = ti.xcom_pull(task_ids=name)
+        report = ti.xcom_pull(task_ids=f"{name}_done")
         if name not in config.collections:
             rows.append(missing_report(name, "skipped"))
         elif report is None:

@@ -33,9 +33,24 @@ def test_no_import_errors(dagbag):
 
 
 def test_task_ids_and_dependencies(dag):
-    assert set(dag.task_ids) == COLLECTION_TASKS | {"summary"}
-    assert dag.get_task("summary").upstream_task_ids == COLLECTION_TASKS
+    plans = {f"{name}_plan" for name in COLLECTION_TASKS}
+    dones = {f"{name}_done" for name in COLLECTION_TASKS}
+    assert set(dag.task_ids) == COLLECTION_TASKS | plans | dones | {"summary"}
+    assert dag.get_task("summary").upstream_task_ids == dones
     assert dag.get_task("summary").trigger_rule == "all_done"
+    for name in COLLECTION_TASKS:
+        assert dag.get_task(name).upstream_task_ids == {f"{name}_plan"}
+        assert dag.get_task(f"{name}_done").upstream_task_ids == {name}
+        assert dag.get_task(f"{name}_done").trigger_rule == "all_done"
+
+
+def test_collection_work_is_mapped_over_partitions_with_a_concurrency_cap(dag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    for name in COLLECTION_TASKS:
+        task = dag.get_task(name)
+        assert isinstance(task, MappedOperator), name
+        assert task.max_active_tis_per_dag == 4
 
 
 def test_retries_backoff_catchup_tags_and_docs(dag):
@@ -67,6 +82,8 @@ def test_param_defaults(dag):
         "firestore_conn_id": "google_cloud_default",
         "mongo_conn_id": "mongo_default",
         "timeout_seconds": 60,
+        "partitions": 4,
+        "max_reads_per_second": None,
         "max_failures": 0,
     }
 
@@ -91,6 +108,9 @@ def test_param_defaults(dag):
         ("lookback_minutes", -5),
         ("prune", "no"),
         ("timeout_seconds", 0),
+        ("partitions", 0),
+        ("partitions", 65),
+        ("max_reads_per_second", 0),
     ],
 )
 def test_bad_param_values_are_rejected(dag, name, value):
@@ -113,6 +133,8 @@ def test_bad_param_values_are_rejected(dag, name, value):
         ("since", "2026-11-01T10:00:00Z"),
         ("since", "2026-11-01"),
         ("mode", "full"),
+        ("partitions", 16),
+        ("max_reads_per_second", 500),
     ],
 )
 def test_good_param_values_are_accepted(dag, name, value):
@@ -172,4 +194,4 @@ def test_each_collection_task_reports_an_asset_alias(dag):
     from airflow.sdk import AssetAlias
 
     for name in COLLECTION_TASKS:
-        assert dag.get_task(name).outlets == [AssetAlias(f"firestore_to_mongo.{name}")]
+        assert dag.get_task(f"{name}_done").outlets == [AssetAlias(f"firestore_to_mongo.{name}")]

@@ -49,7 +49,11 @@ def run_dag(conf: dict[str, Any] | None = None) -> DagRunResult:
 
     dag_run = _load_dag().test(run_conf=conf or {})
     with create_session() as session:
-        task_states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances(session=session)}
+        states: dict[str, set[str]] = {}
+        for ti in dag_run.get_task_instances(session=session):
+            states.setdefault(ti.task_id, set()).add(str(ti.state))
+        # A mapped task's state: its worst instance's.
+        task_states = {task_id: _worst(found) for task_id, found in states.items()}
         rows = session.query(XComModel).filter(
             XComModel.dag_id == DAG_ID,
             XComModel.run_id == dag_run.run_id,
@@ -57,3 +61,10 @@ def run_dag(conf: dict[str, Any] | None = None) -> DagRunResult:
         )
         xcoms = {row.task_id: row.value for row in rows}
     return DagRunResult(state=str(dag_run.state), task_states=task_states, xcoms=xcoms)
+
+
+def _worst(states: set[str]) -> str:
+    for state in ("failed", "upstream_failed", "skipped"):
+        if state in states:
+            return state
+    return states.pop() if len(states) == 1 else ",".join(sorted(states))

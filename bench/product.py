@@ -1,0 +1,121 @@
+"""The product end to end: `airflow dags test firestore_to_mongo` in a subprocess.
+
+Same environment as `make demo` (devtools/demo.py): its own AIRFLOW_HOME (under
+.bench/, migrated once), the repository's dags/ and plugins/, and the two
+connections given as AIRFLOW_CONN_* variables. The run's figures are read
+afterwards from the summary task's XCom in the Airflow database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.rss import PeakRss
+
+DAG_ID = "firestore_to_mongo"
+
+
+def airflow_environment(
+    root: Path, home: Path, firestore_address: str, project: str, mongo_conn: str
+) -> dict[str, str]:
+    return dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(root / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        PYTHONPATH=os.pathsep.join([str(root), str(root / "plugins")]),
+        FIRESTORE_EMULATOR_HOST=firestore_address,
+        AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
+            {"conn_type": "google_cloud_platform", "extra": {"project": project}}
+        ),
+        AIRFLOW_CONN_MONGO_DEFAULT=mongo_conn,
+    )
+
+
+def migrate_metadata_db(env: dict[str, str]) -> bool:
+    """Create the Airflow database once; True when it had to be created."""
+    if (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():
+        return False
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True
+    )
+    return True
+
+
+@dataclass
+class ProductRun:
+    returncode: int
+    seconds: float
+    # Peak RSS of the `airflow dags test` process and its descendants, sampled every 50 ms.
+    peak_rss: int
+    processes_seen: int
+    log_path: Path
+    # The summary XCom's entry for "messages" ({} when none was recorded).
+    messages: dict[str, Any]
+
+
+def run_dag(env: dict[str, str], conf: dict[str, Any], log_path: Path) -> ProductRun:
+    command = [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        sampler = PeakRss(process.pid, tree=True).start()
+        try:
+            returncode = process.wait()
+        finally:
+            sampler.stop()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    seconds = time.monotonic() - started
+    figures = read_summary(env, started_at)
+    return ProductRun(
+        returncode=returncode,
+        seconds=seconds,
+        peak_rss=sampler.peak,
+        processes_seen=sampler.processes_seen,
+        log_path=log_path,
+        messages=((figures or {}).get("collections") or {}).get("messages") or {},
+    )
+
+
+def read_summary(env: dict[str, str], since: datetime) -> dict[str, Any] | None:
+    """The newest summary XCom written after `since`, as devtools/demo.py reads it."""
+    # Airflow reads its configuration on import: point this process at the bench's home first.
+    for name in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES"):
+        os.environ[name] = env[name]
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter(
+                XComModel.dag_id == DAG_ID,
+                XComModel.task_id == "summary",
+                XComModel.key == "return_value",
+            )
+            .order_by(XComModel.timestamp.desc())
+            .first()
+        )
+        if row is None or _aware(row.timestamp) < since:
+            return None
+        value = row.value
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
