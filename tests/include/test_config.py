@@ -29,6 +29,8 @@ DEFAULTS = RunConfig(
     firestore_conn_id="google_cloud_default",
     mongo_conn_id="mongo_default",
     timeout_seconds=60,
+    partitions=4,
+    max_reads_per_second=None,
     max_failures=0,
 )
 PARAM_NAMES = tuple(field.name for field in dataclasses.fields(RunConfig))
@@ -51,6 +53,8 @@ def test_field_order() -> None:
         "firestore_conn_id",
         "mongo_conn_id",
         "timeout_seconds",
+        "partitions",
+        "max_reads_per_second",
         "max_failures",
     )
 
@@ -291,6 +295,8 @@ def test_every_bad_param_is_named_in_schema_order() -> None:
         RunConfig.from_params(
             {
                 "max_failures": -1,
+                "max_reads_per_second": 0,
+                "partitions": 0,
                 "timeout_seconds": 0,
                 "prune": "no",
                 "lookback_minutes": -1,

@@ -100,6 +100,7 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         "stale_note": None,
         "without_cursor": None,
         "resumed": False,
+        "partitions": 1,
         "docs_per_second": 2.5,
     }
     assert json.loads(json.dumps(as_dict)) == as_dict
