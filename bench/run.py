@@ -12,9 +12,10 @@ import importlib.metadata
 import json
 import os
 import platform
+import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,8 @@ TARGET_RSS_RATIO = 1.2
 
 
 def main() -> int:
+    # `kill` stops the servers too: SystemExit unwinds the ExitStack below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     n = _env_int("BENCH_N", DEFAULT_N)
     mongo_uri = os.environ.get("BENCH_MONGODB_URI") or None
@@ -50,8 +53,12 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
 
     print_machine(mongo_uri)
-    sizes = " and ".join(f"{size:,}" for size in RSS_SIZES) if rss_mode else f"{n:,}"
-    print(f"messages {sizes} (BENCH_N={n:,}{', BENCH_RSS=1' if rss_mode else ''})")
+    if rss_mode:
+        print(
+            f"messages {' and '.join(f'{size:,}' for size in RSS_SIZES)} (BENCH_RSS=1; BENCH_N is not used)"
+        )
+    else:
+        print(f"messages {n:,} (BENCH_N)")
     print(f"DAG conf {json.dumps(dag_conf(partitions))}")
     if partitions is not None:
         print(f"partitions {partitions} (BENCH_PARTITIONS)")
@@ -71,7 +78,7 @@ class Bench:
     firestore: object  # google.cloud.firestore.Client
     emulator: object  # devtools.servers.FirestoreEmulator
     mongo: object  # pymongo.MongoClient
-    mongo_conn: callable  # database name → AIRFLOW_CONN_MONGO_DEFAULT
+    mongo_conn: Callable[[str], str]  # database name → AIRFLOW_CONN_MONGO_DEFAULT
     partitions: int | None
     cpu: CpuMeter
     verdicts: list[str]
@@ -341,6 +348,10 @@ def airflow_mongo_conn(uri: str, database: str) -> str:
         query = "&".join(f"{key}={value}" for key, value in options.items())
         return f"mongo://{hosts}/{database}" + (f"?{query}" if query else "")
     login, _, password = userinfo.partition(":")
+    source_database = parts.path.strip("/")
+    if login and source_database and "authSource" not in options:
+        # The URI's database is where its user authenticates; the schema set here is not.
+        options["authSource"] = source_database
     connection: dict = {"conn_type": "mongo", "schema": database, "extra": options}
     host, _, port = hosts.rpartition(":")
     if "," in hosts or parts.scheme == "mongodb+srv" or not port.isdigit():

@@ -1,0 +1,113 @@
+"""Partitioned reads: the same MongoDB contents as one partition, in full and incremental
+runs, with dry runs, re-runs and resumed partitions, on the emulator's fallback split."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from include.firestore_to_mongo import mongo_writer
+from tests.integration import edge_cases
+from tests.integration.dag_runner import run_dag
+from tests.integration.edge_cases import TARGETS, contents, data_collections
+
+pytestmark = pytest.mark.integration
+
+EXTRA_TWINS = ("t3", "t4", "t5", "t6")
+
+
+@pytest.fixture
+def seeded(firestore_client, airflow_db, airflow_connections):
+    """The edge cases plus four more twins with messages, so a twin split has parts to make."""
+    edge_cases.seed(firestore_client)
+    batch = firestore_client.batch()
+    moment = datetime(2024, 6, 1, tzinfo=UTC)
+    for number, twin in enumerate(EXTRA_TWINS):
+        batch.set(firestore_client.document(f"digital_twins/{twin}"), {"name": twin})
+        for conversation in ("c1", "c2"):
+            path = f"digital_twins/{twin}/conversations/{conversation}"
+            batch.set(firestore_client.document(path), {"summary": conversation, "updated_at": moment})
+            for message in range(3):
+                batch.set(
+                    firestore_client.document(f"{path}/messages/m{message}"),
+                    {
+                        "role": "user",
+                        "content": f"{twin} {message}",
+                        "timestamp": moment + timedelta(hours=number),
+                    },
+                )
+    batch.commit()
+    return firestore_client
+
+
+def snapshot(database) -> dict:
+    return {target: contents(database, target) for target in TARGETS}
+
+
+def test_partitioned_full_run_writes_exactly_what_one_partition_writes(seeded, mongo_db, mongo_client):
+    single_db = mongo_client[mongo_db.name + "_single"]
+    try:
+        single = run_dag({"mode": "full", "max_failures": 1, "partitions": 1, "mongo_db": single_db.name})
+        split = run_dag({"mode": "full", "max_failures": 1, "partitions": 4})
+
+        assert (single.state, split.state) == ("success", "success")
+        plan = split.xcoms["messages_plan"]
+        assert len(plan) >= 3
+        assert {work["partition"]["method"] for work in plan} == {"twin ranges"}
+        assert split.counts("messages")["partitions"] == len(plan)
+        assert snapshot(mongo_db) == snapshot(single_db)
+        assert mongo_db.avatar_conversations.count_documents({}) == 4 + 6 * len(EXTRA_TWINS)
+        for name in ("conversations", "messages"):
+            assert split.counts(name)["read"] == single.counts(name)["read"], name
+            assert split.counts(name)["inserted"] == single.counts(name)["inserted"], name
+    finally:
+        mongo_client.drop_database(single_db.name)
+
+
+def test_partitioned_dry_run_rerun_and_incremental_run(seeded, mongo_db):
+    conf = {"max_failures": 1, "partitions": 4}
+    dry = run_dag(conf | {"mode": "full", "dry_run": True})
+    assert dry.state == "success", dry.task_states
+    assert data_collections(mongo_db) == []
+    assert dry.counts("messages")["inserted"] == 4 + 6 * len(EXTRA_TWINS)
+
+    run_dag(conf | {"mode": "full"})
+    first = snapshot(mongo_db)
+    again = run_dag(conf | {"mode": "full"})
+    assert snapshot(mongo_db) == first
+    assert again.counts("messages")["inserted"] == 0
+
+    seeded.document("digital_twins/t5/conversations/c2/messages/late").set(
+        {"role": "user", "content": "late", "timestamp": datetime.now(UTC)}
+    )
+    incremental = run_dag(conf | {"lookback_minutes": 0})
+    assert incremental.state == "success", incremental.task_states
+    plan = incremental.xcoms["messages_plan"]
+    assert {work["partition"]["method"] for work in plan} == {"time windows"}
+    assert len(plan) == 4
+    assert incremental.counts("messages")["read"] == 1
+    assert mongo_db.avatar_conversations.count_documents({"message_id": "late"}) == 1
+
+
+def test_a_partition_that_dies_resumes_on_its_own(seeded, mongo_db, monkeypatch):
+    original_write = mongo_writer.UpsertWriter.write
+    writes = Counter()
+
+    def second_write_of_the_run_dies(self, documents):
+        writes["calls"] += 1
+        if writes["calls"] == 2:
+            raise RuntimeError("worker killed")
+        return original_write(self, documents)
+
+    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", second_write_of_the_run_dies)
+
+    result = run_dag({"mode": "full", "collections": ["messages"], "partitions": 4, "batch_size": 2})
+
+    assert result.state == "success", result.task_states
+    messages = result.counts("messages")
+    assert messages["resumed"] is True
+    assert messages["read"] == 4 + 6 * len(EXTRA_TWINS)
+    assert mongo_db.avatar_conversations.count_documents({}) == 4 + 6 * len(EXTRA_TWINS)
+    assert len(contents(mongo_db, "avatar_conversations")) == 4 + 6 * len(EXTRA_TWINS)
