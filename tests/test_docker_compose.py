@@ -27,6 +27,7 @@ from include.firestore_to_mongo.config import DEFAULT_DATABASE, PARAM_SCHEMAS
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 OVERRIDE_EXAMPLE = ROOT / "docker" / "docker-compose.override.example.yaml"
+CELERY_FILE = ROOT / "docker-compose.celery.yaml"
 
 AIRFLOW_HOME = "/opt/airflow"
 # Airflow service -> the airflow subcommand it runs.
@@ -396,8 +397,8 @@ def _compose_cli() -> list[str] | None:
 
 @pytest.mark.parametrize(
     "files",
-    [[COMPOSE_FILE], [COMPOSE_FILE, OVERRIDE_EXAMPLE]],
-    ids=["compose", "with-override-example"],
+    [[COMPOSE_FILE], [COMPOSE_FILE, OVERRIDE_EXAMPLE], [COMPOSE_FILE, CELERY_FILE]],
+    ids=["compose", "with-override-example", "celery"],
 )
 def test_docker_compose_config_accepts_the_file(files, tmp_path):
     cli = _compose_cli()
@@ -424,3 +425,55 @@ def test_schedule_variable_is_the_one_the_dag_reads():
     environment = compose["x-airflow-common"]["environment"]
     assert environment[SCHEDULE_ENV] == f"${{{SCHEDULE_ENV}:-{DEFAULT_SCHEDULE}}}"
     assert environment["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "True"
+
+
+def _merged_celery_services() -> dict[str, dict[str, Any]]:
+    """The services of `-f docker-compose.yaml -f docker-compose.celery.yaml`, merged the
+    way compose merges them (maps merge, `extends` copies the named service first)."""
+    base = _compose()["services"]
+    celery = _load(CELERY_FILE, env={})
+    merged: dict[str, dict[str, Any]] = {name: dict(service) for name, service in base.items()}
+    for name, service in celery["services"].items():
+        start = dict(merged.get(name, {}))
+        if "extends" in service:
+            assert service["extends"]["file"] == COMPOSE_FILE.name
+            start = {k: v for k, v in base[service["extends"]["service"]].items() if k != "depends_on"}
+        for key, value in service.items():
+            if key == "extends":
+                continue
+            if key == "environment":
+                start[key] = _env(start) | _env(service)
+            elif key == "depends_on" and isinstance(value, dict):
+                start[key] = {**(start.get(key) or {}), **value}
+            else:
+                start[key] = value
+        merged[name] = start
+    return merged
+
+
+def test_celery_variant_switches_every_airflow_service_to_celery():
+    services = _merged_celery_services()
+    airflow = [name for name, service in services.items() if name.startswith("airflow-")]
+    assert "airflow-worker" in airflow
+    for name in airflow:
+        env = _env(services[name])
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert (broker.scheme, broker.hostname, broker.port) == ("redis", "redis", 6379), name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+") == env[
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+        ].replace("+psycopg2", ""), name
+    assert services["redis"]["image"].startswith("redis:")
+
+
+def test_celery_workers_run_tasks_with_the_schedulers_code_and_connections():
+    services = _merged_celery_services()
+    worker, scheduler = services["airflow-worker"], services["airflow-scheduler"]
+    assert _command(worker)[:2] == ["celery", "worker"]
+    assert _mounts(worker) == _mounts(scheduler)
+    for name, value in _env(scheduler).items():
+        if not name.startswith("AIRFLOW__CELERY") and name != "AIRFLOW__CORE__EXECUTOR":
+            assert _env(worker)[name] == value, name
+    assert {"redis", "mongo", "firestore", "airflow-init", "postgres"} <= set(_depends_on(worker))
+    for target in _depends_on(worker):
+        assert target in services
