@@ -154,6 +154,10 @@ class Bench:
         task = Measurement(seconds=run.messages.get("seconds") or 0.0)
         row("product: messages task (its summary)", run.messages.get("read", 0), task)
         ok = self.check_product(run, n)
+        for phase, count in (("raw read", read), ("raw write", written), ("naive baseline", migrated)):
+            if count != n:
+                print(f"WARNING: the {phase} handled {count:,} messages, not {n:,}")
+                ok = False
         print_footnotes(run)
 
         raw_floor = min(raw_read_rate, raw_write_rate)
