@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
-from include.firestore_to_mongo.deletions import KeyLedger
 from include.firestore_to_mongo.firestore_reader import Page, SourceDocument
 from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document
 from include.firestore_to_mongo.mongo_writer import WriteOutcome
@@ -43,15 +42,13 @@ def migrate_collection(
     report: CollectionReport,
     progress: ProgressLog | None = None,
     keep: Callable[[SourceDocument], bool] | None = None,
-    ledger: KeyLedger | None = None,
     on_page_written: Callable[[Page, CollectionReport], None] | None = None,
 ) -> CollectionReport:
     """Migrate every document `pages` yields, adding to `report`'s figures.
 
     A document that can't be mapped or written is logged with its path and the
     reason, counted as failed, and the rest carry on. Documents that `keep`
-    turns down are read but not written (`skipped`). Each mapped key goes to
-    `ledger`, for finding deleted sources later. `on_page_written` runs once a
+    turns down are read but not written (`skipped`). `on_page_written` runs once a
     page is fully written: the place to checkpoint. Errors that concern a whole
     backend (a lost connection, say) propagate: the task fails, and its retry
     resumes from the last checkpoint, which the upserts make safe.
@@ -66,8 +63,6 @@ def migrate_collection(
         wanted = [doc for doc in page.documents if keep is None or keep(doc)]
         report.skipped += len(page.documents) - len(wanted)
         batch = _map_documents(spec, wanted, report)
-        if ledger is not None:
-            ledger.add(tuple(doc.key.values()) for doc in batch)
         if batch:
             _record(writer.write(batch), report)
         for document in batch[:samples_left]:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
-from include.firestore_to_mongo.deletions import KeyLedger
 from include.firestore_to_mongo.firestore_reader import Page, ReadPosition, SourceDocument
 from include.firestore_to_mongo.mapping import MappedDocument
 from include.firestore_to_mongo.migration import DRY_RUN_SAMPLES, changed_since, migrate_collection
@@ -468,68 +467,6 @@ def test_skipped_documents_are_not_dry_run_samples(caplog: pytest.LogCaptureFixt
         "users: dry-run sample users/u1",
         "users: dry-run sample users/u3",
     ]
-
-
-class SpyLedger:
-    def __init__(self) -> None:
-        self.calls: list[list[tuple]] = []
-
-    def add(self, keys: Iterable[tuple]) -> None:
-        self.calls.append(list(keys))
-
-
-@pytest.mark.parametrize(
-    ("spec", "pages", "expected_calls"),
-    [
-        pytest.param(USERS, [], [], id="no-pages"),
-        pytest.param(USERS, [make_page([], out_of_scope=3)], [[]], id="empty-page-empty-add"),
-        pytest.param(
-            USERS,
-            [make_page([user("a"), user("b")]), make_page([user("c")])],
-            [[("a",), ("b",)], [("c",)]],
-            id="one-add-per-page",
-        ),
-        pytest.param(
-            USERS,
-            [make_page([user("a", user_id=7), user("b", user_id="")])],
-            [[(7,), ("b",)]],
-            id="keys-are-mapped-ids",
-        ),
-        pytest.param(
-            USERS,
-            [make_page([user("a"), user("bad", user_id=True), user("x1")])],
-            [[("a",), ("x1",)]],
-            id="mapping-failures-left-out-write-failures-kept",
-        ),
-        pytest.param(
-            USERS,
-            [make_page([user("a", OLD), user("b", NEW)])],
-            [[("b",)]],
-            id="skipped-left-out",
-        ),
-        pytest.param(
-            MESSAGES,
-            [make_page([message("m1", digital_twin_id="other"), message("m2", message_id="own")])],
-            [[("t1", "c1", "m1"), ("t1", "c1", "own")]],
-            id="compound-key-in-key-field-order",
-        ),
-    ],
-)
-def test_ledger_receives_mapped_keys(spec: CollectionSpec, pages: list[Page], expected_calls: list) -> None:
-    ledger = SpyLedger()
-    run(spec, pages, FakeWriter(outcome=split_outcome), keep=changed_since(THRESHOLD), ledger=ledger)
-    assert ledger.calls == expected_calls
-
-
-def test_ledger_with_key_ledger() -> None:
-    pages = [make_page([user("a"), user("b", user_id=1)]), make_page([user("c")])]
-    with KeyLedger() as ledger:
-        run(USERS, pages, FakeWriter(), ledger=ledger)
-        assert ledger.missing([("a",), ("b",), (1,), ("1",), ("c",), ("gone",)]) == [
-            ("b",),
-            ("1",),
-            ("gone",),
-        ]
 
 
 def test_on_page_written_after_each_write() -> None:
