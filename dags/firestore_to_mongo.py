@@ -10,10 +10,14 @@ Copies an app's Firestore data into MongoDB, and keeps it in sync until cut-over
 | `digital_twins/{tid}/conversations/{cid}` | `conversations` |
 | `digital_twins/{tid}/conversations/{cid}/messages/{mid}` | `avatar_conversations` |
 
-One task per collection reads Firestore in pages, maps each document (see the
-README's mapping contract) and upserts each batch with an unordered bulk write
-keyed by the document's ids. Re-running is safe: nothing is duplicated, and keys
-that other processes added in MongoDB are kept.
+Per collection, `<name>_plan` decides what to read and splits it into
+`partitions` (PartitionQuery on real Firestore, twin ranges where it is missing,
+time windows for incremental reads); `<name>`, one mapped instance per
+partition, reads its part in pages, maps each document (see the README's mapping
+contract) and upserts each batch with an unordered bulk write keyed by the
+document's ids, reading the next page while it writes; `<name>_done` adds the
+parts up. Re-running is safe: nothing is duplicated, and keys that other
+processes added in MongoDB are kept.
 
 **Modes.** Scheduled runs (hourly unless `FIRESTORE_TO_MONGO_SCHEDULE` says
 otherwise) are `incremental`: conversations and messages are read from their
@@ -28,8 +32,9 @@ change cursor (`updated_at`, `timestamp`) at or after the stored watermark minus
 everything it read (never on a failure or a dry run). Delete a document there to
 make that collection's next run full.
 
-**Retries.** A failed task is retried (exponential back-off) and resumes after its
-last written page (`_firestore_to_mongo_checkpoints`, keyed by this run).
+**Retries.** A failed task is retried (exponential back-off); a partition resumes
+after its last written page (`_firestore_to_mongo_checkpoints`, keyed by this run
+and partition).
 
 **Params.** `dry_run` writes nothing and reports what would change; `collections`
 picks a subset; `batch_size` bounds memory; `timeout_seconds` bounds every wait on
