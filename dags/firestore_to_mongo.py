@@ -46,7 +46,7 @@ reason.
 table per collection (mode, read / inserted / updated / unchanged / skipped /
 failed / warnings / gone / deleted, watermark before and after), returns the same
 figures as its XCom, and fails the run when any collection task failed. Each
-collection task emits an Asset `mongodb://host:port/db/collection` through the
+`<name>_done` task emits an Asset `mongodb://host:port/db/collection` through the
 AssetAlias `firestore_to_mongo.<collection>`.
 
 **Connections.** `firestore_conn_id` (Google Cloud, default `google_cloud_default`)
