@@ -163,8 +163,9 @@ def count_without_cursor(client: firestore.Client, spec: CollectionSpec, timeout
     )
     with_cursor = source.where(filter=FieldFilter(spec.cursor_field, ">=", FIRST_INSTANT))
     try:
-        total = source.count().get(timeout=timeout)[0][0].value
-        timestamped = with_cursor.count().get(timeout=timeout)[0][0].value
+        retry = Retry(timeout=timeout)
+        total = source.count().get(retry=retry, timeout=timeout)[0][0].value
+        timestamped = with_cursor.count().get(retry=retry, timeout=timeout)[0][0].value
     except google_exceptions.GoogleAPIError:
         return None
     return total - timestamped

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from google.api_core import exceptions as google_exceptions
+from google.api_core.retry import Retry
 from google.cloud import firestore
 
 from include.firestore_to_mongo.specs import CollectionSpec
@@ -103,7 +104,7 @@ def _partition_query_ranges(client, spec: CollectionSpec, wanted: int, timeout: 
     group = client.collection_group(spec.source_collection)
     return [
         (part.start_at.path if part.start_at else None, part.end_at.path if part.end_at else None)
-        for part in group.get_partitions(wanted, timeout=timeout)
+        for part in group.get_partitions(wanted, retry=Retry(timeout=timeout), timeout=timeout)
     ]
 
 
@@ -112,7 +113,9 @@ def _twin_ranges(client, wanted: int, timeout: float) -> list[tuple[str | None, 
     range, so messages under a deleted twin (or anywhere else) are still read once."""
     twins = sorted(
         snapshot.reference.path
-        for snapshot in client.collection("digital_twins").select([]).stream(timeout=timeout)
+        for snapshot in client.collection("digital_twins")
+        .select([])
+        .stream(retry=Retry(timeout=timeout), timeout=timeout)
     )
     cuts = sorted({twins[len(twins) * k // wanted] for k in range(1, wanted)} - {twins[0]}) if twins else []
     return list(itertools.pairwise([None, *cuts, None]))

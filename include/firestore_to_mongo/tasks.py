@@ -142,6 +142,9 @@ def _run_key(ti) -> str:
 
 def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Decide full or incremental for `collection` and split its read into partitions."""
+    from google.api_core.exceptions import GoogleAPIError
+
+    from include.firestore_to_mongo.firestore_reader import SourceUnavailableError
     from include.firestore_to_mongo.partitions import plan_partitions
     from include.firestore_to_mongo.run_state import WatermarkStore
 
@@ -160,9 +163,15 @@ def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dic
         stored = None
     plan = plan_read(spec, config, stored.value if stored else None)
     now = datetime.now(UTC)
-    partitions = plan_partitions(
-        client, spec, config.partitions, plan.read_since, now, config.timeout_seconds
-    )
+    try:
+        partitions = plan_partitions(
+            client, spec, config.partitions, plan.read_since, now, config.timeout_seconds
+        )
+    except GoogleAPIError as error:
+        raise SourceUnavailableError(
+            f"splitting {collection} into partitions: Firestore failed within "
+            f"{config.timeout_seconds} s: {error}"
+        ) from error
     log.info(
         "%s: %s, %d partition(s) by %s; watermark %s",
         collection,

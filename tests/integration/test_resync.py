@@ -288,3 +288,19 @@ def test_bad_params_are_rejected_before_any_work(seeded, mongo_db, reads, conf):
 
     assert sum(reads.values()) == 0
     assert mongo_db.list_collection_names() == []
+
+
+def test_unreachable_firestore_fails_the_partitioning_clearly_too(
+    firestore_client, airflow_db, airflow_connections, mongo_db, monkeypatch, capfd
+):
+    from devtools.servers import free_port
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+
+    result = run_dag({"mode": "full", "collections": ["messages"], "partitions": 3, "timeout_seconds": 2})
+
+    assert result.task_states["messages_plan"] == "failed"
+    assert result.task_states["messages_done"] == "failed"
+    assert result.state == "failed"
+    printed = capfd.readouterr()
+    assert "splitting messages into partitions: Firestore failed within 2 s" in printed.out + printed.err
