@@ -147,7 +147,7 @@ def test_an_interrupted_task_resumes_from_its_last_written_page(seeded, mongo_db
 def test_a_new_run_ignores_the_checkpoints_of_another_run(seeded, mongo_db, reads):
     mongo_db[CHECKPOINTS].insert_one(
         {
-            "_id": "firestore_to_mongo/some-older-run/messages",
+            "_id": "firestore_to_mongo/some-older-run/messages/0",
             "started_at": datetime(2024, 1, 1, tzinfo=UTC),
             "position": {"path": "digital_twins/t2/conversations/shared/messages/m1", "cursor_value": None},
             "report": {"collection": "messages", "target": "avatar_conversations", "dry_run": False},
@@ -243,7 +243,9 @@ def test_mongo_going_away_mid_run_fails_clearly_and_the_retry_completes(
 
     monkeypatch.setattr(mongo_writer.UpsertWriter, "write", server_vanishes_before_second_batch)
 
-    result = run_dag({"mode": "full", "collections": ["messages"], "batch_size": 2, "timeout_seconds": 3})
+    result = run_dag(
+        {"mode": "full", "collections": ["messages"], "batch_size": 2, "timeout_seconds": 3, "partitions": 1}
+    )
 
     assert proxied_mongo.cuts == 1
     assert result.state == "success", result.task_states
