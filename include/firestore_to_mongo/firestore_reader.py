@@ -51,6 +51,13 @@ class Page:
     position: ReadPosition
 
 
+def source_of(client: firestore.Client, spec: CollectionSpec):
+    """The collection, or for subcollections the collection group, that `spec` reads."""
+    if spec.is_group:
+        return client.collection_group(spec.source_collection)
+    return client.collection(spec.source_collection)
+
+
 def build_query(
     client: firestore.Client,
     spec: CollectionSpec,
@@ -65,11 +72,7 @@ def build_query(
     document, ordered by name, within the partition's name range. `fields`
     projects the documents (an empty list: names only).
     """
-    source = (
-        client.collection_group(spec.source_collection)
-        if spec.is_group
-        else client.collection(spec.source_collection)
-    )
+    source = source_of(client, spec)
     if fields is not None:
         source = source.select(fields)
     if since is None:
@@ -156,11 +159,7 @@ def count_without_cursor(client: firestore.Client, spec: CollectionSpec, timeout
     same-named subcollections outside the migrated paths. None when counting fails."""
     if spec.cursor_field is None:
         return None
-    source = (
-        client.collection_group(spec.source_collection)
-        if spec.is_group
-        else client.collection(spec.source_collection)
-    )
+    source = source_of(client, spec)
     with_cursor = source.where(filter=FieldFilter(spec.cursor_field, ">=", FIRST_INSTANT))
     try:
         retry = Retry(timeout=timeout)

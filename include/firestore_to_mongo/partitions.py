@@ -12,6 +12,7 @@ from google.api_core.retry import Retry
 from google.cloud import firestore
 
 from include.firestore_to_mongo.specs import CollectionSpec
+from include.firestore_to_mongo.timestamps import fromisoformat_or_none, isoformat_or_none
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,11 @@ class Partition:
     until: datetime | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self) | {name: _iso(getattr(self, name)) for name in ("since", "until")}
+        return asdict(self) | {name: isoformat_or_none(getattr(self, name)) for name in ("since", "until")}
 
     @classmethod
     def from_dict(cls, data: dict) -> Partition:
-        return cls(**(data | {name: _datetime(data.get(name)) for name in ("since", "until")}))
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _datetime(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+        return cls(**(data | {name: fromisoformat_or_none(data.get(name)) for name in ("since", "until")}))
 
 
 def plan_partitions(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.database import Database
 
 WATERMARKS = "_firestore_to_mongo_watermarks"
@@ -42,16 +43,19 @@ class WatermarkStore:
             return None
         return Watermark(value=_as_utc(found["watermark"]), source=found.get("source", ""))
 
-    def advance(self, name: str, value: datetime, source: str, run_id: str, mode: str) -> None:
-        """Store `value` unless a later watermark is already stored: a watermark never goes back."""
-        self.collection.update_one(
+    def advance(self, name: str, value: datetime, source: str, run_id: str, mode: str) -> datetime:
+        """Store `value` unless a later watermark is already stored (a watermark never goes
+        back), and return the watermark now stored."""
+        stored = self.collection.find_one_and_update(
             {"_id": name},
             {
                 "$max": {"watermark": value},
                 "$set": {"source": source, "run_id": run_id, "mode": mode, "updated_at": _now()},
             },
             upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
+        return _as_utc(stored["watermark"])
 
 
 class CheckpointStore:

@@ -27,6 +27,7 @@ from include.firestore_to_mongo.specs import (
     CollectionSpec,
     asset_alias_name,
 )
+from include.firestore_to_mongo.timestamps import fromisoformat_or_none, isoformat_or_none
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +126,13 @@ class _Target:
             raise TargetUnavailableError(f"MongoDB refused an operation: {error}") from error
 
 
-def _limiter(config: RunConfig, share: int):
+def _limiter(config: RunConfig, partitions: int):
+    """A reader's limiter: its 1/partitions share of the run's read rate, if one is set."""
     from include.firestore_to_mongo.rate_limit import ReadRateLimiter
 
     if config.max_reads_per_second is None:
         return None
-    return ReadRateLimiter(config.max_reads_per_second, share=1 / share)
+    return ReadRateLimiter(config.max_reads_per_second, share=1 / partitions)
 
 
 def _run_key(ti) -> str:
@@ -178,14 +180,14 @@ def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dic
         _describe(plan, spec),
         len(partitions),
         partitions[0].method,
-        stored.value.isoformat() if stored else "none yet",
+        isoformat_or_none(stored.value if stored else None) or "none yet",
     )
     shared = {
         "mode": plan.mode,
-        "read_since": _iso(plan.read_since),
-        "write_since": _iso(plan.write_since),
+        "read_since": isoformat_or_none(plan.read_since),
+        "write_since": isoformat_or_none(plan.write_since),
         "find_deleted": plan.find_deleted,
-        "watermark_before": _iso(stored.value if stored else None),
+        "watermark_before": isoformat_or_none(stored.value if stored else None),
         # The watermark this run stores once every partition has written everything.
         "run_started": now.isoformat(),
         "source": source,
@@ -199,14 +201,6 @@ def _describe(plan: ReadPlan, spec: CollectionSpec) -> str:
     if plan.write_since is not None:
         return f"incremental: reading all, writing what changed since {plan.write_since.isoformat()}"
     return plan.mode
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _datetime(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 # --- <name>, one instance per partition ------------------------------------------------
@@ -291,7 +285,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
             checkpoints.save({"position": position, "report": report.to_dict()})
 
     collection = target.database[spec.target]
-    write_since = _datetime(plan["write_since"])
+    write_since = fromisoformat_or_none(plan["write_since"])
     migrate_collection(
         spec,
         prefetched(
@@ -300,7 +294,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
                 spec,
                 config.batch_size,
                 config.timeout_seconds,
-                since=_datetime(plan["read_since"]),
+                since=fromisoformat_or_none(plan["read_since"]),
                 resume_after=resume_after,
                 partition=partition,
                 limiter=_limiter(config, partition.count),
@@ -431,12 +425,15 @@ def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key
     if plan["mode"] == "incremental":
         report.without_cursor = count_without_cursor(client, spec, config.timeout_seconds)
     if not config.dry_run:
-        watermarks = WatermarkStore(target.database)
         # Everything read is written: changes from the plan's start on are the next run's.
-        watermarks.advance(
-            spec.name, datetime.fromisoformat(plan["run_started"]), plan["source"], run_key, plan["mode"]
+        stored = WatermarkStore(target.database).advance(
+            spec.name,
+            datetime.fromisoformat(plan["run_started"]),
+            plan["source"],
+            run_key,
+            plan["mode"],
         )
-        report.watermark_after = watermarks.get(spec.name).value.isoformat()
+        report.watermark_after = stored.isoformat()
         CheckpointStore.clear_collection(target.database, run_key, spec.name)
 
 

@@ -115,3 +115,13 @@ def _epoch_plus(amount: int, unit: str) -> datetime:
         return EPOCH + timedelta(**{unit: amount})
     except OverflowError:
         raise TimestampError(f"epoch {amount} {unit} is out of the datetime range") from None
+
+
+def isoformat_or_none(value: datetime | None) -> str | None:
+    """A datetime as ISO 8601 text for XCom and logs; None stays None."""
+    return value.isoformat() if value else None
+
+
+def fromisoformat_or_none(value: str | None) -> datetime | None:
+    """The inverse of isoformat_or_none."""
+    return datetime.fromisoformat(value) if value else None
