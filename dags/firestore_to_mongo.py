@@ -90,11 +90,11 @@ MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTIT
 )
 def firestore_to_mongo():
     @task
-    def plan(collection: str, params=None) -> list:
+    def plan(collection: str, params=None, ti=None) -> list:
         """Choose full or incremental for one collection and split its read into partitions."""
         from include.firestore_to_mongo.tasks import plan_collection_task
 
-        return plan_collection_task(collection, params)
+        return plan_collection_task(collection, params, ti)
 
     # multiple_outputs=False: a report is one XCom, not one per key.
     @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS)
@@ -107,7 +107,7 @@ def firestore_to_mongo():
     # all_done: it reports (and fails) even when a partition failed.
     @task(trigger_rule="all_done", multiple_outputs=False)
     def done(collection: str, params=None, ti=None, outlet_events=None) -> dict:
-        """Add up the partitions, find deleted sources, move the watermark, emit the Asset."""
+        """Add up the partitions, settle key conflicts, find deleted sources, move the watermark, emit the Asset."""
         from include.firestore_to_mongo.tasks import finish_collection_task
 
         return finish_collection_task(collection, params, ti, outlet_events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,13 +13,14 @@ from google.api_core.retry import Retry
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from include.firestore_to_mongo.cursor_ranges import ISO_DOMAIN, CursorRange, plan_cursor_ranges
 from include.firestore_to_mongo.partitions import Partition
 from include.firestore_to_mongo.paths import ids_from_path
 from include.firestore_to_mongo.rate_limit import ReadRateLimiter
 from include.firestore_to_mongo.specs import CollectionSpec
 
 # The earliest instant Firestore stores: `cursor >= FIRST_INSTANT` matches every
-# Timestamp-typed cursor value and nothing else.
+# Timestamp-typed cursor value and nothing else (`>= -inf` does the same for numbers).
 FIRST_INSTANT = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 
 
@@ -35,11 +37,13 @@ class SourceDocument:
 
 @dataclass(frozen=True)
 class ReadPosition:
-    """Where a read stopped: the last document returned, and its cursor value when the
-    read is ordered by one. Enough to resume the same query after it."""
+    """Where a read stopped: the last document returned, its cursor value when the read
+    is ordered by one, and which of the read's cursor ranges it was in. Enough to resume
+    the same read after it."""
 
     path: str
     cursor_value: Any = None
+    range_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,19 +62,20 @@ def source_of(client: firestore.Client, spec: CollectionSpec):
     return client.collection(spec.source_collection)
 
 
-def build_query(
+def build_queries(
     client: firestore.Client,
     spec: CollectionSpec,
     since: datetime | None = None,
     partition: Partition | None = None,
     fields: list[str] | None = None,
-):
-    """The ordered query for `spec`, limited to `partition` when given.
+) -> list:
+    """The ordered queries that read `spec` (within `partition`, when given), in order.
 
-    With `since`, only documents whose change cursor is at or after it (and before
-    the partition's `until`), ordered by cursor then name; otherwise every
-    document, ordered by name, within the partition's name range. `fields`
-    projects the documents (an empty list: names only).
+    Without `since`: one query, every document ordered by name, within the partition's
+    name range. With `since`: one query per cursor range (see cursor_ranges: a Firestore
+    range filter matches one value type, so Timestamps, epoch numbers and ISO strings
+    each need their own), each ordered by cursor then name, bounded by the partition's
+    time window when it has one. `fields` projects the documents (an empty list: names only).
     """
     source = source_of(client, spec)
     if fields is not None:
@@ -81,15 +86,26 @@ def build_query(
             query = query.start_at({"__name__": client.document(partition.start)})
         if partition is not None and partition.end is not None:
             query = query.end_before({"__name__": client.document(partition.end)})
-        return query
+        return [query]
     if spec.cursor_field is None:
         raise ValueError(f"{spec.name} has no change cursor to read from {since}")
+    until = None
+    first = True
     if partition is not None and partition.since is not None:
-        since = partition.since
-    query = source.where(filter=FieldFilter(spec.cursor_field, ">=", since))
-    if partition is not None and partition.until is not None:
-        query = query.where(filter=FieldFilter(spec.cursor_field, "<", partition.until))
-    return query.order_by(spec.cursor_field).order_by("__name__")
+        since, until, first = partition.since, partition.until, partition.index == 0
+    return [
+        cursor_query(source, spec.cursor_field, cursor_range)
+        for cursor_range in plan_cursor_ranges(since, until, first)
+    ]
+
+
+def cursor_query(source, field: str, cursor_range: CursorRange):
+    """`source` filtered to one cursor range, ordered by cursor then name."""
+    query = source.where(filter=FieldFilter(field, ">=", cursor_range.lower))
+    if cursor_range.upper is not None:
+        operator = "<=" if cursor_range.upper_inclusive else "<"
+        query = query.where(filter=FieldFilter(field, operator, cursor_range.upper))
+    return query.order_by(field).order_by("__name__")
 
 
 def read_pages(
@@ -109,16 +125,43 @@ def read_pages(
     cursor, then name, when reading `since` an instant) and resumed after the
     previous page's last document: no stream stays open for the whole
     collection, no offsets are used, and memory holds one page at a time.
+    An incremental read runs its cursor ranges one after another.
     `resume_after` continues a read that stopped there. A page that can't be read
     within `timeout` seconds, retries included, raises SourceUnavailableError.
     """
-    query = build_query(client, spec, since, partition, fields)
+    queries = build_queries(client, spec, since, partition, fields)
+    first = resume_after.range_index if resume_after is not None else 0
+    for index in range(first, len(queries)):
+        yield from _pages(
+            client,
+            spec,
+            queries[index],
+            index,
+            page_size,
+            timeout,
+            ordered_by_cursor=since is not None,
+            resume_after=resume_after if index == first else None,
+            limiter=limiter,
+        )
+
+
+def _pages(
+    client,
+    spec,
+    query,
+    index: int,
+    page_size: int,
+    timeout: float,
+    ordered_by_cursor: bool,
+    resume_after,
+    limiter,
+) -> Iterator[Page]:
     position = resume_after
     retry = Retry(timeout=timeout)
     while True:
         page_query = query.limit(page_size)
         if position is not None:
-            page_query = page_query.start_after(_cursor(client, spec, since, position))
+            page_query = page_query.start_after(_cursor(client, spec, ordered_by_cursor, position))
         if limiter is not None:
             limiter.acquire(page_size)
         try:
@@ -138,33 +181,45 @@ def read_pages(
         last = snapshots[-1]
         position = ReadPosition(
             path=last.reference.path,
-            cursor_value=last.get(spec.cursor_field) if since is not None else None,
+            cursor_value=last.get(spec.cursor_field) if ordered_by_cursor else None,
+            range_index=index,
         )
         yield Page(documents, out_of_scope=len(snapshots) - len(documents), position=position)
         if len(snapshots) < page_size:
             return
 
 
-def _cursor(client: firestore.Client, spec: CollectionSpec, since, position: ReadPosition) -> dict:
+def _cursor(
+    client: firestore.Client, spec: CollectionSpec, ordered_by_cursor: bool, position: ReadPosition
+) -> dict:
     cursor: dict[str, Any] = {"__name__": client.document(position.path)}
-    if since is not None:
+    if ordered_by_cursor:
         cursor = {spec.cursor_field: position.cursor_value, **cursor}
     return cursor
 
 
 def count_without_cursor(client: firestore.Client, spec: CollectionSpec, timeout: float) -> int | None:
     """How many documents an incremental read can never see: those whose change cursor is
-    missing, null or not a Timestamp. Two count aggregations, so cheap (Firestore bills
-    one read per 1,000 index entries). For a collection group the figure includes
-    same-named subcollections outside the migrated paths. None when counting fails."""
+    missing, null, or of a form no cursor range matches (a free-text date, a map, ...).
+    Count aggregations only, so cheap (Firestore bills one read per 1,000 index
+    entries). For a collection group the figure includes same-named subcollections
+    outside the migrated paths. None when counting fails."""
     if spec.cursor_field is None:
         return None
     source = source_of(client, spec)
-    with_cursor = source.where(filter=FieldFilter(spec.cursor_field, ">=", FIRST_INSTANT))
+    field = spec.cursor_field
+    visible = [
+        source.where(filter=FieldFilter(field, ">=", FIRST_INSTANT)),
+        source.where(filter=FieldFilter(field, ">=", -math.inf)),
+        source.where(filter=FieldFilter(field, ">=", ISO_DOMAIN[0])).where(
+            filter=FieldFilter(field, "<", ISO_DOMAIN[1])
+        ),
+    ]
     try:
         retry = Retry(timeout=timeout)
-        total = source.count().get(retry=retry, timeout=timeout)[0][0].value
-        timestamped = with_cursor.count().get(retry=retry, timeout=timeout)[0][0].value
+        total, *seen = (
+            query.count().get(retry=retry, timeout=timeout)[0][0].value for query in [source, *visible]
+        )
     except google_exceptions.GoogleAPIError:
         return None
-    return total - timestamped
+    return total - sum(seen)

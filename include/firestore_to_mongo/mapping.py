@@ -35,18 +35,8 @@ def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> Mappe
 
     Raises MappingError when the document can't be migrated.
     """
-    ids = ids_from_path(path, spec.path_shape)
-    if ids is None:
-        raise MappingError(f"path is not of the form {'/'.join(s or '{id}' for s in spec.path_shape)}")
-    doc_id = ids[-1]
+    fields: dict[str, Any] = upsert_key(spec, path, data)
     warnings: list[str] = []
-    fields: dict[str, Any] = {}
-
-    own_id = data.get(spec.id_field)
-    fields[spec.id_field] = doc_id if own_id is None or own_id == "" else own_id
-    # Parent ids always come from the path: a stale copy in the document must not
-    # move a conversation or message to another twin.
-    fields.update(zip(spec.path_fields, ids[:-1], strict=True))
 
     for target, source in spec.copied.items():
         if source in data:
@@ -60,11 +50,33 @@ def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> Mappe
         fields["type"] = message_type(data)
 
     key = {name: fields[name] for name in spec.key_fields}
+    _check_encodable(fields)
+    return MappedDocument(path=path, key=key, fields=fields, warnings=warnings)
+
+
+def upsert_key(spec: CollectionSpec, path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The document's upsert key (in index order), from its id field and its path.
+
+    Raises MappingError when the path is not the spec's or a key value can't be a key.
+    """
+    ids = ids_from_path(path, spec.path_shape)
+    if ids is None:
+        raise MappingError(f"path is not of the form {'/'.join(s or '{id}' for s in spec.path_shape)}")
+    own_id = data.get(spec.id_field)
+    key = {spec.id_field: ids[-1] if own_id is None or own_id == "" else own_id}
+    # Parent ids always come from the path: a stale copy in the document must not
+    # move a conversation or message to another twin.
+    key.update(zip(spec.path_fields, ids[:-1], strict=True))
     for name, value in key.items():
         if not isinstance(value, KEY_TYPES) or isinstance(value, bool):
             raise MappingError(f"{name} must be a string or an integer, not {type(value).__name__}")
-    _check_encodable(fields)
-    return MappedDocument(path=path, key=key, fields=fields, warnings=warnings)
+    return {name: key[name] for name in spec.key_fields}
+
+
+def owns_its_key(spec: CollectionSpec, path: str, key: dict[str, Any]) -> bool:
+    """Whether the key's id comes from the document's own id (no id field, or the same
+    value), rather than naming some other id in a field."""
+    return key[spec.id_field] == path.rsplit("/", 1)[-1]
 
 
 def _convert_field(name: str, value: Any, spec: CollectionSpec, warnings: list[str]) -> Any:

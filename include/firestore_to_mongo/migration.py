@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Protocol
 
 from include.firestore_to_mongo.firestore_reader import Page, SourceDocument
-from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document
-from include.firestore_to_mongo.mongo_writer import WriteOutcome
+from include.firestore_to_mongo.key_conflicts import ConflictGuard
+from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document, upsert_key
+from include.firestore_to_mongo.mongo_writer import INSERT, UNCHANGED, UPDATE, Change, WriteOutcome
 from include.firestore_to_mongo.progress import ProgressLog
+from include.firestore_to_mongo.quoting import shorten
 from include.firestore_to_mongo.report import CollectionReport
 from include.firestore_to_mongo.specs import CollectionSpec
 
@@ -43,18 +45,21 @@ def migrate_collection(
     progress: ProgressLog | None = None,
     keep: Callable[[SourceDocument], bool] | None = None,
     on_page_written: Callable[[Page, CollectionReport], None] | None = None,
+    conflicts: ConflictGuard | None = None,
 ) -> CollectionReport:
     """Migrate every document `pages` yields, adding to `report`'s figures.
 
     A document that can't be mapped or written is logged with its path and the
     reason, counted as failed, and the rest carry on. Documents that `keep`
-    turns down are read but not written (`skipped`). `on_page_written` runs once a
-    page is fully written: the place to checkpoint. Errors that concern a whole
-    backend (a lost connection, say) propagate: the task fails, and its retry
-    resumes from the last checkpoint, which the upserts make safe.
+    turns down are read but not written (`skipped`). With `conflicts`, every
+    document read claims its key, and only the claimants that win are written.
+    `on_page_written` runs once a page is fully written: the place to checkpoint.
+    Errors that concern a whole backend (a lost connection, say) propagate: the
+    task fails, and its retry resumes from the last checkpoint, which the keyed,
+    comparing writes make safe.
     """
     progress = progress or ProgressLog(spec.name, log)
-    samples_left = DRY_RUN_SAMPLES if report.dry_run else 0
+    samples = DrySamples(spec.name) if report.dry_run else None
     writer.prepare()
     for page in pages:
         report.pages += 1
@@ -63,11 +68,14 @@ def migrate_collection(
         wanted = [doc for doc in page.documents if keep is None or keep(doc)]
         report.skipped += len(page.documents) - len(wanted)
         batch = _map_documents(spec, wanted, report)
+        if conflicts is not None:
+            left_alone = [doc for doc in page.documents if keep is not None and not keep(doc)]
+            batch = conflicts.winners(batch, _keys(spec, left_alone))
         if batch:
-            _record(writer.write(batch), report)
-        for document in batch[:samples_left]:
-            log.info("%s: dry-run sample %s → %s", spec.name, document.path, _as_json(document.fields))
-        samples_left = max(0, samples_left - len(batch))
+            outcome = writer.write(batch)
+            _record(outcome, report)
+            if samples is not None:
+                samples.log(outcome.changes)
         if on_page_written is not None:
             on_page_written(page, report)
         progress.update(report.read)
@@ -80,6 +88,48 @@ def migrate_collection(
             "/".join(segment or "{id}" for segment in spec.path_shape),
         )
     return report
+
+
+def _keys(spec: CollectionSpec, documents: list[SourceDocument]) -> list[tuple[dict, str]]:
+    """(key, path) of documents that are read but not written; those whose key can't be
+    worked out claim nothing (they were counted when they were written)."""
+    keys = []
+    for document in documents:
+        try:
+            keys.append((upsert_key(spec, document.path, document.data), document.path))
+        except MappingError:
+            continue
+    return keys
+
+
+class DrySamples:
+    """Logs the first few documents a dry run would insert, update, and leave unchanged."""
+
+    def __init__(self, name: str, per_kind: int = DRY_RUN_SAMPLES) -> None:
+        self.name = name
+        self.left = dict.fromkeys((INSERT, UPDATE, UNCHANGED), per_kind)
+
+    def log(self, changes: list[Change]) -> None:
+        for change in changes:
+            if not self.left[change.kind]:
+                continue
+            self.left[change.kind] -= 1
+            path = change.document.path
+            if change.kind == INSERT:
+                log.info(
+                    "%s: dry run: would insert %s → %s", self.name, path, _as_json(change.document.fields)
+                )
+            elif change.kind == UPDATE:
+                changed = {name: change.document.fields[name] for name in change.changed}
+                log.info(
+                    "%s: dry run: would update %s: set %s; remove %s",
+                    self.name,
+                    path,
+                    _as_json(changed),
+                    change.removed or "nothing",
+                )
+            else:
+                log.info("%s: dry run: %s is unchanged", self.name, path)
 
 
 def _map_documents(
@@ -105,9 +155,9 @@ def _record(outcome: WriteOutcome, report: CollectionReport) -> None:
     report.updated += outcome.updated
     report.unchanged += outcome.unchanged
     for path, reason in outcome.failures:
-        log.error("%s: can't write %s: %s", report.collection, path, reason)
+        log.error("%s: can't write %s: %s", report.collection, path, shorten(reason))
         report.record_failure(path, reason)
 
 
 def _as_json(fields: dict) -> str:
-    return json.dumps(fields, default=str, ensure_ascii=False, sort_keys=True)
+    return shorten(json.dumps(fields, default=str, ensure_ascii=False, sort_keys=True))

@@ -1,102 +1,182 @@
-"""Write mapped documents to a Mongo collection as idempotent upserts, or preview them."""
+"""Make MongoDB documents equal their mapped sources on the contract's keys, or preview it.
+
+Each batch is compared with what MongoDB holds (one `find` by key), and only what
+differs is written: `$set` of the mapped keys and `$unset` of the contract keys the
+source no longer has, as one unordered bulk write of keyed upserts. That makes a
+re-run converge (a field deleted in Firestore leaves MongoDB too, `system_prompt_*`
+keys included, which only the stored document can name), skips no-op writes, and
+gives exact inserted / updated / unchanged counts on any server, which a dry run
+reports from the very same comparison.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import bson
+from bson.codec_options import DatetimeConversion
 from pymongo import ASCENDING, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
 from include.firestore_to_mongo.mapping import MappedDocument
+from include.firestore_to_mongo.specs import CollectionSpec
 
 KEY_INDEX_NAME = "firestore_to_mongo_key"
+INSERT, UPDATE, UNCHANGED = "insert", "update", "unchanged"
+
+
+@dataclass
+class Change:
+    """What writing one mapped document does to MongoDB."""
+
+    document: MappedDocument
+    kind: str
+    # Contract keys whose value differs or is missing in MongoDB (all of them for an insert).
+    changed: list[str] = field(default_factory=list)
+    # Contract keys MongoDB holds that the mapped document lacks.
+    removed: list[str] = field(default_factory=list)
+
+    def request(self) -> UpdateOne:
+        # Every mapped key is set, not only the changed ones: should the document
+        # vanish between the comparison and the write, the upsert recreates it whole.
+        update: dict[str, Any] = {"$set": self.document.fields}
+        if self.removed:
+            update["$unset"] = dict.fromkeys(self.removed, "")
+        return UpdateOne(self.document.key, update, upsert=True)
 
 
 @dataclass
 class WriteOutcome:
-    """What one batch did: counts, and (path, reason) for each document that failed."""
+    """What one batch did: counts, each document's change, and (path, reason) for failures."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
-class UpsertWriter:
-    """`$set` each document's mapped keys, with upsert, keyed by the collection's upsert key.
+def same_bson(left: Any, right: Any) -> bool:
+    """Whether two values are stored identically: same BSON types, same values, same
+    field order in embedded documents. `2` and `2.0`, `1` and `True`, or a string and
+    a datetime are different, although Python calls some of them equal."""
+    if type(left) is type(right) and isinstance(left, str | bool | int | type(None)):
+        return left == right
+    return bson.encode({"": left}) == bson.encode({"": right})
 
-    `$set` rather than a replacement, so keys that other processes added to a
-    Mongo document survive a re-run.
+
+def compare(spec: CollectionSpec, document: MappedDocument, stored: dict[str, Any] | None) -> Change:
+    """The change that makes `stored` hold exactly `document` on the contract's keys."""
+    if stored is None:
+        return Change(document, INSERT, changed=list(document.fields))
+    changed = [
+        name
+        for name, value in document.fields.items()
+        if name not in stored or not same_bson(value, stored[name])
+    ]
+    removed = [
+        name
+        for name in stored
+        if name not in document.fields and spec.is_contract_key(name) and _removable(name)
+    ]
+    return Change(document, UPDATE if changed or removed else UNCHANGED, changed, removed)
+
+
+def _removable(name: str) -> bool:
+    # `$unset` reads "a.b" as a path and refuses "$a": such a key, which the
+    # migration never writes, can't be named by an update.
+    return "." not in name and not name.startswith("$")
+
+
+class _Comparer:
+    """Looks a batch's keys up in MongoDB and works out each document's change."""
+
+    def __init__(self, collection: Collection, spec: CollectionSpec) -> None:
+        # Dates outside Python's range, written by someone else, must not break the read.
+        options = collection.codec_options.with_options(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+        self.collection = collection.with_options(codec_options=options)
+        self.spec = spec
+
+    def changes(self, documents: list[MappedDocument]) -> list[Change]:
+        keys = [self._key(doc.key) for doc in documents]
+        if len(set(keys)) != len(keys):
+            # Key conflicts are resolved before a batch is written; two writes of one
+            # key in an unordered bulk write would race.
+            raise ValueError(f"{self.spec.name}: a batch holds one key twice")
+        stored = {self._key(found): found for found in self.collection.find(self._query(documents))}
+        return [compare(self.spec, doc, stored.get(key)) for doc, key in zip(documents, keys, strict=True)]
+
+    def _key(self, document: dict[str, Any]) -> tuple:
+        return tuple(document.get(name) for name in self.spec.key_fields)
+
+    def _query(self, documents: list[MappedDocument]) -> dict[str, Any]:
+        if len(self.spec.key_fields) == 1:
+            (name,) = self.spec.key_fields
+            return {name: {"$in": [doc.key[name] for doc in documents]}}
+        return {"$or": [doc.key for doc in documents]}
+
+
+class UpsertWriter(_Comparer):
+    """Writes what differs, keyed by the collection's upsert key.
+
+    Updates, never replacements, so keys that other processes added to a Mongo
+    document survive; `_id` is never touched.
     """
-
-    def __init__(self, collection: Collection, key_fields: tuple[str, ...]) -> None:
-        self.collection = collection
-        self.key_fields = key_fields
 
     def prepare(self) -> None:
         """Create the unique index on the upsert key unless an equivalent one exists."""
-        wanted = [(name, ASCENDING) for name in self.key_fields]
+        wanted = [(name, ASCENDING) for name in self.spec.key_fields]
         for index in self.collection.list_indexes():
             if list(index["key"].items()) == wanted and index.get("unique"):
                 return
         self.collection.create_index(wanted, unique=True, name=KEY_INDEX_NAME)
 
     def write(self, documents: list[MappedDocument]) -> WriteOutcome:
-        requests = [UpdateOne(doc.key, {"$set": doc.fields}, upsert=True) for doc in documents]
+        if not documents:
+            return WriteOutcome()
+        changes = self.changes(documents)
+        writes = [change for change in changes if change.kind != UNCHANGED]
+        outcome = WriteOutcome(unchanged=len(changes) - len(writes), changes=changes)
+        if not writes:
+            return outcome
         try:
-            result = self.collection.bulk_write(requests, ordered=False)
-            counts = result.bulk_api_result
-            failures = []
+            counts = self.collection.bulk_write([change.request() for change in writes], ordered=False)
+            counts = counts.bulk_api_result
         except BulkWriteError as error:
             # Unordered: every other document of the batch was still written.
             if error.details.get("writeConcernErrors"):
                 raise
             counts = error.details
-            failures = [
-                (documents[item["index"]].path, item.get("errmsg", "write failed"))
+            outcome.failures = [
+                (writes[item["index"]].document.path, item.get("errmsg", "write failed"))
                 for item in counts.get("writeErrors", [])
             ]
-        matched, modified = counts.get("nMatched", 0), counts.get("nModified", 0)
-        return WriteOutcome(
-            inserted=counts.get("nUpserted", 0),
-            updated=modified,
-            unchanged=matched - modified,
-            failures=failures,
-        )
+        # Counted from what the server did: a document that appeared between the
+        # comparison and the write was updated, not inserted.
+        outcome.inserted = counts.get("nUpserted", 0)
+        outcome.updated = len(writes) - len(outcome.failures) - outcome.inserted
+        return outcome
 
 
-class DryRunPreview:
-    """Count what an upsert would insert or update, by looking the keys up. Writes nothing.
+class DryRunPreview(_Comparer):
+    """The same comparison as UpsertWriter, writing nothing.
 
     Looking keys up with find() creates no collection and no index.
     """
-
-    def __init__(self, collection: Collection, key_fields: tuple[str, ...]) -> None:
-        self.collection = collection
-        self.key_fields = key_fields
 
     def prepare(self) -> None:
         """Nothing to prepare: a dry run must leave the database untouched."""
 
     def write(self, documents: list[MappedDocument]) -> WriteOutcome:
-        keys = [doc.key for doc in documents]
-        if len(self.key_fields) == 1:
-            (name,) = self.key_fields
-            query = {name: {"$in": [key[name] for key in keys]}}
-        else:
-            query = {"$or": keys}
-        projection = dict.fromkeys(self.key_fields, 1) | {"_id": 0}
-        existing = {
-            tuple(found.get(name) for name in self.key_fields)
-            for found in self.collection.find(query, projection)
-        }
-        # A key repeated in the batch would be inserted once, then updated.
-        seen = set(existing)
-        inserted = 0
-        for key in keys:
-            as_tuple = tuple(key[name] for name in self.key_fields)
-            if as_tuple not in seen:
-                inserted += 1
-                seen.add(as_tuple)
-        return WriteOutcome(inserted=inserted, updated=len(keys) - inserted)
+        if not documents:
+            return WriteOutcome()
+        changes = self.changes(documents)
+        kinds = [change.kind for change in changes]
+        return WriteOutcome(
+            inserted=kinds.count(INSERT),
+            updated=kinds.count(UPDATE),
+            unchanged=kinds.count(UNCHANGED),
+            changes=changes,
+        )

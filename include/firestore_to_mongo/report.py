@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from include.firestore_to_mongo.quoting import shorten
+
 FAILED_EXAMPLES = 5
 
 
@@ -24,6 +26,9 @@ class CollectionReport:
     # Read but not written: not changed since the watermark (users, digital_twins).
     skipped: int = 0
     failed: int = 0
+    # Source documents not migrated because another one has the same upsert key (each
+    # is also counted in `failed`).
+    conflicts: int = 0
     warnings: int = 0
     out_of_scope: int = 0
     pages: int = 0
@@ -50,7 +55,7 @@ class CollectionReport:
     def record_failure(self, path: str, reason: str) -> None:
         self.failed += 1
         if len(self.failed_examples) < FAILED_EXAMPLES:
-            self.failed_examples.append(f"{path}: {reason}")
+            self.failed_examples.append(f"{path}: {shorten(reason)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"docs_per_second": self.docs_per_second}
@@ -72,6 +77,7 @@ COLUMNS = (
     ("unchanged", "unchanged"),
     ("skipped", "skipped"),
     ("failed", "failed"),
+    ("conflicts", "conflicts"),
     ("warnings", "warnings"),
     ("gone", "stale"),
     ("deleted", "deleted"),

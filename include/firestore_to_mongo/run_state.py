@@ -68,6 +68,23 @@ class CheckpointStore:
         """Drop every partition's checkpoint of `name` in this run."""
         database[CHECKPOINTS].delete_many({"_id": {"$regex": f"^{re.escape(f'{run_key}/{name}/')}"}})
 
+    @staticmethod
+    def clear_other_runs(database: Database, run_key: str, name: str) -> int:
+        """Drop the checkpoints of `name` that other runs of the same DAG left behind (they
+        failed and were abandoned), so that clearing such a run later starts it clean;
+        return how many went."""
+        dag_id = run_key.split("/", 1)[0]
+        pattern = f"^{re.escape(dag_id)}/.+/{re.escape(name)}/[0-9]+$"
+        own = f"{run_key}/{name}/"
+        stale = [
+            found["_id"]
+            for found in database[CHECKPOINTS].find({"_id": {"$regex": pattern}}, {"_id": 1})
+            if not found["_id"].startswith(own)
+        ]
+        if stale:
+            database[CHECKPOINTS].delete_many({"_id": {"$in": stale}})
+        return len(stale)
+
     def load(self) -> dict[str, Any] | None:
         found = self.collection.find_one({"_id": self.key})
         if found:

@@ -38,6 +38,18 @@ class CollectionSpec:
     # This is the one place to change a cursor.
     cursor_field: str | None = None
 
+    @property
+    def contract_keys(self) -> frozenset[str]:
+        """The named keys the contract writes (the `copied_prefixes` keys come on top)."""
+        derived = ("type",) if self.derives_message_type else ()
+        return frozenset((self.id_field, *self.path_fields, *self.copied, *derived))
+
+    def is_contract_key(self, name: str) -> bool:
+        """Whether a MongoDB document's key belongs to the contract: a key the migration
+        owns, removes when the source lacks it, and compares. Other keys belong to
+        whoever else writes to the collection."""
+        return name in self.contract_keys or name.startswith(self.copied_prefixes)
+
 
 def _same(*names: str) -> dict[str, str]:
     return {name: name for name in names}

@@ -40,6 +40,7 @@ SUMMED = (
     "unchanged",
     "skipped",
     "failed",
+    "conflicts",
     "warnings",
     "out_of_scope",
     "pages",
@@ -142,7 +143,7 @@ def _run_key(ti) -> str:
 # --- <name>_plan -------------------------------------------------------------------
 
 
-def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list[dict[str, Any]]:
     """Decide full or incremental for `collection` and split its read into partitions."""
     from google.api_core.exceptions import GoogleAPIError
 
@@ -155,6 +156,8 @@ def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dic
     client, source = _firestore(config)
     with _Target(config) as target:
         stored = WatermarkStore(target.database).get(collection)
+        if not config.dry_run:
+            _forget_abandoned_runs(target.database, _run_key(ti), collection)
     if stored is not None and stored.source != source:
         log.warning(
             "%s: the stored watermark is for Firestore %s, not %s: ignoring it",
@@ -195,9 +198,29 @@ def plan_collection_task(collection: str, params: Mapping[str, Any]) -> list[dic
     return [{"plan": shared, "partition": partition.to_dict()} for partition in partitions]
 
 
+def _forget_abandoned_runs(database, run_key: str, collection: str) -> None:
+    """Drop the key ledgers and checkpoints that failed, abandoned runs left behind: one
+    run of this DAG at a time (max_active_runs=1), so any other run's are stale."""
+    from include.firestore_to_mongo.key_conflicts import drop_other_ledgers
+    from include.firestore_to_mongo.run_state import CheckpointStore
+
+    ledgers = drop_other_ledgers(database, run_key, collection)
+    checkpoints = CheckpointStore.clear_other_runs(database, run_key, collection)
+    if ledgers or checkpoints:
+        log.info(
+            "%s: dropped %d key ledger(s) and %d checkpoint(s) of earlier runs that did not finish",
+            collection,
+            len(ledgers),
+            checkpoints,
+        )
+
+
 def _describe(plan: ReadPlan, spec: CollectionSpec) -> str:
     if plan.read_since is not None:
-        return f"incremental: {spec.cursor_field} ≥ {plan.read_since.isoformat()}"
+        return (
+            f"incremental: {spec.cursor_field} ≥ {plan.read_since.isoformat()} "
+            "(as a Timestamp, an epoch number, or an ISO string from a day earlier)"
+        )
     if plan.write_since is not None:
         return f"incremental: reading all, writing what changed since {plan.write_since.isoformat()}"
     return plan.mode
@@ -236,6 +259,12 @@ def migrate_partition_task(
 
 def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, target, run_key: str):
     from include.firestore_to_mongo.firestore_reader import ReadPosition, read_pages
+    from include.firestore_to_mongo.key_conflicts import (
+        ConflictGuard,
+        LocalKeyLedger,
+        MongoKeyLedger,
+        record_conflicts,
+    )
     from include.firestore_to_mongo.migration import changed_since, migrate_collection
     from include.firestore_to_mongo.mongo_writer import DryRunPreview, UpsertWriter
     from include.firestore_to_mongo.prefetch import prefetched
@@ -281,11 +310,18 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
     def save_checkpoint(page, report) -> None:
         report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
         if not config.dry_run:
-            position = {"path": page.position.path, "cursor_value": page.position.cursor_value}
+            position = {
+                "path": page.position.path,
+                "cursor_value": page.position.cursor_value,
+                "range_index": page.position.range_index,
+            }
             checkpoints.save({"position": position, "report": report.to_dict()})
 
     collection = target.database[spec.target]
     write_since = fromisoformat_or_none(plan["write_since"])
+    # A real run's ledger is shared by the partitions and outlives a retry; a dry run
+    # writes nothing, so its ledger is this partition's own, and counted here.
+    ledger = LocalKeyLedger() if config.dry_run else MongoKeyLedger(target.database, run_key, spec.name)
     migrate_collection(
         spec,
         prefetched(
@@ -300,11 +336,15 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
                 limiter=_limiter(config, partition.count),
             )
         ),
-        (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec.key_fields),
+        (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec),
         report,
         keep=changed_since(write_since) if write_since else None,
         on_page_written=save_checkpoint,
+        conflicts=ConflictGuard(spec, ledger),
     )
+    if config.dry_run:
+        record_conflicts(spec, ledger, report)
+        ledger.close()
     report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
     report.status = "ok"
     return report
@@ -327,35 +367,89 @@ def _describe_partition(partition) -> str:
 def finish_collection_task(
     collection: str, params: Mapping[str, Any], ti, outlet_events=None
 ) -> dict[str, Any]:
-    """Add the partitions up, find deleted sources, move the watermark, emit the Asset."""
+    """Add the partitions up, settle key conflicts, find deleted sources, move the
+    watermark, emit the Asset."""
     config = _config_for(collection, params)
+    spec = SPECS[collection]
     work = ti.xcom_pull(task_ids=f"{collection}_plan") or []
     parts = _partition_reports(ti, collection, len(work))
     report = combine_partitions(collection, config, work[0]["plan"] if work else None, parts)
     missing = len(work) - len(parts)
-    broken = not work or missing > 0 or any(part["status"] != "ok" for part in parts)
-    if broken or report.failed > config.max_failures:
-        report.status = "failed"
-        ti.xcom_push(key="return_value", value=report.to_dict())
-        reason = (
-            "its plan task failed"
-            if not work
-            else f"{missing} of {len(work)} partitions did not finish"
-            if missing
-            else f"{report.failed} documents failed, more than max_failures={config.max_failures}"
+    if not work or missing > 0:
+        _fail_collection(
+            ti,
+            report,
+            "its plan task failed" if not work else f"{missing} of {len(work)} partitions did not finish",
         )
-        raise CollectionTaskFailedError(f"{collection}: {reason}")
     plan = work[0]["plan"]
     client, _ = _firestore(config)
     with _Target(config) as target:
-        _finish(SPECS[collection], config, plan, report, client, target, _run_key(ti))
+        if not config.dry_run:
+            _settle_conflicts(spec, config, client, target, report, _run_key(ti))
+        if any(part["status"] != "ok" for part in parts) or report.failed > config.max_failures:
+            _fail_collection(
+                ti, report, f"{report.failed} documents failed, more than max_failures={config.max_failures}"
+            )
+        _finish(spec, config, plan, report, client, target, _run_key(ti))
     if outlet_events is not None and not config.dry_run:
         from airflow.sdk import Asset, AssetAlias
 
-        outlet_events[AssetAlias(asset_alias_name(collection))].add(
-            Asset(target.asset_uri(SPECS[collection].target))
-        )
+        outlet_events[AssetAlias(asset_alias_name(collection))].add(Asset(target.asset_uri(spec.target)))
     return report.to_dict()
+
+
+def _fail_collection(ti, report, reason: str) -> None:
+    report.status = "failed"
+    ti.xcom_push(key="return_value", value=report.to_dict())
+    raise CollectionTaskFailedError(f"{report.collection}: {reason}")
+
+
+def _settle_conflicts(spec, config: RunConfig, client, target, report, run_key: str) -> None:
+    """Count the run's key conflicts as failures and write each winner once more, so
+    that a loser written by a partition that had not yet heard of it never stays."""
+    from google.api_core.retry import Retry
+
+    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, record_conflicts
+    from include.firestore_to_mongo.mapping import MappingError, map_document
+    from include.firestore_to_mongo.mongo_writer import UpsertWriter
+
+    winners = record_conflicts(spec, MongoKeyLedger(target.database, run_key, spec.name), report)
+    if not winners:
+        return
+    writer = UpsertWriter(target.database[spec.target], spec)
+    rewritten = changed = 0
+    for start in range(0, len(winners), config.batch_size):
+        paths = [winner.path for winner in winners[start : start + config.batch_size]]
+        snapshots = client.get_all(
+            [client.document(path) for path in paths],
+            retry=Retry(timeout=config.timeout_seconds),
+            timeout=config.timeout_seconds,
+        )
+        batch = []
+        for snapshot in snapshots:
+            if not snapshot.exists:
+                log.warning(
+                    "%s: %s, which won a key conflict, is gone from Firestore",
+                    spec.name,
+                    snapshot.reference.path,
+                )
+                continue
+            try:
+                batch.append(map_document(spec, snapshot.reference.path, snapshot.to_dict() or {}))
+            except MappingError as error:
+                report.record_failure(snapshot.reference.path, str(error))
+        outcome = writer.write(batch)
+        rewritten += len(batch)
+        changed += outcome.inserted + outcome.updated
+        for path, reason in outcome.failures:
+            report.record_failure(path, reason)
+    log.info(
+        "%s: %d key conflicts; wrote their %d winners again (%d had been overwritten by a loser)",
+        spec.name,
+        report.conflicts,
+        rewritten,
+        changed,
+    )
 
 
 def _partition_reports(ti, collection: str, count: int) -> list[dict]:
@@ -397,11 +491,13 @@ def combine_partitions(collection: str, config: RunConfig, plan: dict | None, pa
 def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key: str) -> None:
     from include.firestore_to_mongo.deletions import find_and_prune, ledger_from_source
     from include.firestore_to_mongo.firestore_reader import count_without_cursor
+    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger
     from include.firestore_to_mongo.run_state import CheckpointStore, WatermarkStore
 
     if plan["find_deleted"]:
-        if report.failed:
-            report.stale_note = f"{report.failed} documents failed, so their keys are unknown"
+        # A key conflict's loser has the winner's key, which is known.
+        if failed := report.failed - report.conflicts:
+            report.stale_note = f"{failed} documents failed, so their keys are unknown"
         else:
             ledger, unknown = ledger_from_source(
                 client, spec, config.batch_size, config.timeout_seconds, _limiter(config, 1)
@@ -435,6 +531,7 @@ def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key
         )
         report.watermark_after = stored.isoformat()
         CheckpointStore.clear_collection(target.database, run_key, spec.name)
+        MongoKeyLedger(target.database, run_key, spec.name).drop()
 
 
 # --- summary -------------------------------------------------------------------------

@@ -5,22 +5,46 @@ strings, Unix epochs in seconds or milliseconds, and maps left behind by JSON
 exports. Every accepted form ends as a timezone-aware UTC datetime truncated to
 the millisecond, because that is all a BSON datetime can hold: truncating here
 makes the stored value predictable instead of leaving the rounding to a driver.
+
+A string is read only when it states the whole date itself. dateutil fills in
+what a string leaves out ("10:00", "March", "1/3/26", "10:00 PST") from today's
+date, this machine's zone or nothing at all; such a value would change with the
+day and place of the run, so it is refused and the caller keeps it unchanged.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dateutil import parser as dateutil_parser
 
+from include.firestore_to_mongo.quoting import quote, shorten
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Below this magnitude a number is an epoch in seconds (1e11 s is the year 5138);
 # at or above it, milliseconds.
 MILLISECONDS_THRESHOLD = 1e11
 SECONDS_MAP_KEYS = (("_seconds", "_nanoseconds"), ("seconds", "nanos"))
+# No date needs more; dateutil's time grows with the length, and a 900 KB string would take seconds.
+MAX_DATE_STRING_LENGTH = 100
+
+# isoparse only for a string that starts with a full calendar date (YYYY-MM-DD, YYYYMMDD, or a
+# week date with its weekday: YYYY-Www-D, YYYYWwwD) not followed by a digit. isoparse would also
+# take "2024", "2024-05" or "2024-W18" and make up the day, and it reads "20240501101010" as
+# 01:01, taking a digit for the date-time separator.
+_FULL_ISO_DATE = re.compile(r"\d{4}(?:-\d{2}-\d{2}|\d{4}|-W\d{2}-\d|W\d{3})(?!\d)")
+# Every other string is read twice, over two defaults that differ in year, month and day: a part
+# the string leaves out comes from the default, so the readings differ. Both years are leap years
+# (a stated "Feb 29" reads over both); the days are two weeks apart, so a bare weekday, which
+# dateutil moves forward to ("Mon March 2024"), can't land on the same day from both.
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2004, 2, 15))
+# A zone name with a signed number after it: dateutil reads "GMT+3" the POSIX way, as UTC-3, and
+# "GMT +3" as plain GMT, while people and JavaScript's Date.toString() ("GMT-0500") mean UTC+3, UTC-5.
+_NAME_THEN_SIGN = re.compile(r"(?<![A-Za-z])([A-Za-z]+)\s*[+-]\s*\d")
 
 
 class TimestampError(ValueError):
@@ -69,16 +93,70 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def _from_string(text: str) -> datetime:
+    if len(text) > MAX_DATE_STRING_LENGTH:
+        raise TimestampError(f"too long to be a date ({len(text)} characters)")
     if not text.strip():
         raise TimestampError("empty string")
+    if _FULL_ISO_DATE.match(text):
+        try:
+            return to_bson_datetime(dateutil_parser.isoparse(text))
+        except (ValueError, OverflowError):
+            pass  # not ISO after all ("2024-03-05 10:20:30 GMT"): the free-form reading decides
+    return _from_free_form(text)
+
+
+class _WouldGuessError(Exception):
+    """Raised from inside dateutil where it would guess.
+
+    Not a ValueError: dateutil turns some of those into "Unknown string format".
+    """
+
+
+class _NoGuessParserInfo(dateutil_parser.parserinfo):
+    def convertyear(self, year: int, century_specified: bool = False) -> int:
+        # dateutil puts "26" in whichever century brings it within 50 years of today.
+        if year < 100 and not century_specified:
+            raise _WouldGuessError(f"has a two-digit year ({year}); its century would be a guess")
+        return year
+
+
+def _zone(name: str | None, offset: int | None) -> int | None:
+    """dateutil's tzinfos: numeric offsets and the UTC names ("UTC", "GMT", "Z") only.
+
+    Left to itself, dateutil reads a name that matches this machine's zone as local
+    time and drops any other name with a warning, keeping the clock time as it is.
+    """
+    if offset is not None:
+        return offset
+    if name is not None:
+        raise _WouldGuessError(f"names the time zone {quote(name)}, which has no known offset")
+    return None  # no zone at all: UTC, like every naive datetime
+
+
+_INFO = _NoGuessParserInfo()
+_PARSER = dateutil_parser.parser(_INFO)
+
+
+def _from_free_form(text: str) -> datetime:
     try:
-        return to_bson_datetime(dateutil_parser.isoparse(text))
-    except (ValueError, OverflowError):
-        pass
-    try:
-        return to_bson_datetime(dateutil_parser.parse(text, fuzzy=False))
+        first, second = (_PARSER.parse(text, default=default, tzinfos=_zone) for default in _DEFAULTS)
+        result = to_bson_datetime(first)
+    except _WouldGuessError as error:
+        raise TimestampError(f"date string {quote(text)} {error}") from None
     except (ValueError, OverflowError) as error:
-        raise TimestampError(f"unparseable date string {text!r}: {error}") from None
+        # dateutil's message ends with the whole string, quoted (and kept short) here instead.
+        reason = shorten(str(error).removesuffix(f": {text}"), 100)
+        raise TimestampError(f"unparseable date string {quote(text)}: {reason}") from None
+    if first != second:
+        raise TimestampError(f"date string {quote(text)} does not state a full date (year, month and day)")
+    for match in _NAME_THEN_SIGN.finditer(text):
+        word = match.group(1)
+        if _INFO.month(word) is None and _INFO.weekday(word) is None and _INFO.ampm(word) is None:
+            raise TimestampError(
+                f"date string {quote(text)} puts an offset after the zone name {quote(word)}, "
+                "which dateutil misreads (GMT+3 as UTC-3, GMT +3 as GMT)"
+            )
+    return result
 
 
 def _from_epoch(number: int | float) -> datetime:

@@ -1,4 +1,4 @@
-"""Unit tests for include.firestore_to_mongo.firestore_reader.build_query, without a network.
+"""Unit tests for include.firestore_to_mongo.firestore_reader.build_queries, without a network.
 
 A Firestore client with anonymous credentials builds queries without connecting;
 the query's private `_orders` and `_field_filters` show what it would ask for.
@@ -12,14 +12,15 @@ import google.auth.credentials
 import pytest
 from google.cloud import firestore
 
+from include.firestore_to_mongo.cursor_ranges import plan_cursor_ranges
 from include.firestore_to_mongo.firestore_reader import (
-    FIRST_INSTANT,
     Page,
     ReadPosition,
     _cursor,
-    build_query,
+    build_queries,
     count_without_cursor,
 )
+from include.firestore_to_mongo.partitions import Partition
 from include.firestore_to_mongo.specs import CONVERSATIONS, DIGITAL_TWINS, MESSAGES, USERS, CollectionSpec
 
 SINCE = datetime(2026, 11, 1, 8, 30, 0, 123000, tzinfo=UTC)
@@ -58,7 +59,7 @@ def source(query) -> tuple[str, bool]:
 def test_without_since_orders_by_name_only(
     client: firestore.Client, spec: CollectionSpec, expected_source: tuple[str, bool]
 ) -> None:
-    query = build_query(client, spec)
+    (query,) = build_queries(client, spec)
     assert orders(query) == [("__name__", "ASCENDING")]
     assert filters(query) == []
     assert source(query) == expected_source
@@ -66,43 +67,70 @@ def test_without_since_orders_by_name_only(
     assert query._start_at is None
 
 
+def _value(value):
+    return value.timestamp_value if "timestamp_value" in value else value
+
+
+def range_filters(cursor_range, field: str) -> list[tuple[str, str, object]]:
+    expected = [(field, "GREATER_THAN_OR_EQUAL", cursor_range.lower)]
+    if cursor_range.upper is not None:
+        operator = "LESS_THAN_OR_EQUAL" if cursor_range.upper_inclusive else "LESS_THAN"
+        expected.append((field, operator, cursor_range.upper))
+    return expected
+
+
+def plain(filters_: list) -> list:
+    # Firestore's protobuf values, as Python values to compare with the planned bounds.
+    out = []
+    for field, op, value in filters_:
+        if hasattr(value, "double_value") and "double_value" in value:
+            value = value.double_value
+        elif hasattr(value, "integer_value") and "integer_value" in value:
+            value = value.integer_value
+        elif hasattr(value, "string_value") and "string_value" in value:
+            value = value.string_value
+        out.append((field, op, value))
+    return out
+
+
 @pytest.mark.parametrize(
-    ("spec", "since", "expected_filters", "expected_orders"),
+    ("spec", "field"),
     [
+        pytest.param(MESSAGES, "timestamp", id="messages"),
+        pytest.param(CONVERSATIONS, "updated_at", id="conversations"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("partition", "since", "until", "first"),
+    [
+        pytest.param(None, SINCE, None, True, id="one-part"),
         pytest.param(
-            MESSAGES,
+            Partition(0, 2, "time windows", since=SINCE, until=datetime(2026, 11, 2, tzinfo=UTC)),
             SINCE,
-            [("timestamp", "GREATER_THAN_OR_EQUAL", SINCE)],
-            [("timestamp", "ASCENDING"), ("__name__", "ASCENDING")],
-            id="messages",
+            datetime(2026, 11, 2, tzinfo=UTC),
+            True,
+            id="first-window",
         ),
         pytest.param(
-            CONVERSATIONS,
-            SINCE,
-            [("updated_at", "GREATER_THAN_OR_EQUAL", SINCE)],
-            [("updated_at", "ASCENDING"), ("__name__", "ASCENDING")],
-            id="conversations",
-        ),
-        pytest.param(
-            MESSAGES,
-            FIRST_INSTANT,
-            [("timestamp", "GREATER_THAN_OR_EQUAL", FIRST_INSTANT)],
-            [("timestamp", "ASCENDING"), ("__name__", "ASCENDING")],
-            id="first-instant",
+            Partition(1, 2, "time windows", since=datetime(2026, 11, 2, tzinfo=UTC)),
+            datetime(2026, 11, 2, tzinfo=UTC),
+            None,
+            False,
+            id="last-window",
         ),
     ],
 )
-def test_since_filters_and_orders_on_the_cursor(
-    client: firestore.Client,
-    spec: CollectionSpec,
-    since: datetime,
-    expected_filters: list,
-    expected_orders: list,
+def test_since_reads_one_range_per_cursor_form_ordered_by_cursor(
+    client: firestore.Client, spec: CollectionSpec, field: str, partition, since, until, first
 ) -> None:
-    query = build_query(client, spec, since)
-    assert filters(query) == expected_filters
-    assert orders(query) == expected_orders
-    assert source(query) == (spec.source_collection, True)
+    queries = build_queries(client, spec, SINCE, partition)
+    planned = plan_cursor_ranges(since, until, first)
+    assert {cursor_range.kind for cursor_range in planned} == {"timestamp", "seconds", "milliseconds", "iso"}
+    assert len(queries) == len(planned)
+    for query, cursor_range in zip(queries, planned, strict=True):
+        assert plain(filters(query)) == range_filters(cursor_range, field), cursor_range.kind
+        assert orders(query) == [(field, "ASCENDING"), ("__name__", "ASCENDING")]
+        assert source(query) == (spec.source_collection, True)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +138,7 @@ def test_since_filters_and_orders_on_the_cursor(
 )
 def test_since_without_cursor_field_is_value_error(client: firestore.Client, spec: CollectionSpec) -> None:
     with pytest.raises(ValueError, match=f"^{spec.name} has no change cursor to read from 2026-11-01"):
-        build_query(client, spec, SINCE)
+        build_queries(client, spec, SINCE)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +164,7 @@ def test_since_without_cursor_field_is_value_error(client: firestore.Client, spe
 def test_cursor(
     client: firestore.Client, spec: CollectionSpec, since, position: ReadPosition, expected: dict
 ) -> None:
-    cursor = _cursor(client, spec, since, position)
+    cursor = _cursor(client, spec, since is not None, position)
     assert list(cursor) == list(expected)
     assert {
         key: value.path if isinstance(value, firestore.DocumentReference) else value

@@ -13,7 +13,7 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from include.firestore_to_mongo.firestore_reader import Page, ReadPosition, SourceDocument
 from include.firestore_to_mongo.mapping import MappedDocument
 from include.firestore_to_mongo.migration import DRY_RUN_SAMPLES, changed_since, migrate_collection
-from include.firestore_to_mongo.mongo_writer import WriteOutcome
+from include.firestore_to_mongo.mongo_writer import INSERT, UNCHANGED, UPDATE, Change, WriteOutcome
 from include.firestore_to_mongo.progress import ProgressLog
 from include.firestore_to_mongo.report import CollectionReport
 from include.firestore_to_mongo.specs import CONVERSATIONS, MESSAGES, USERS, CollectionSpec
@@ -37,7 +37,7 @@ class FakeWriter:
         outcome: Callable[[list[MappedDocument]], WriteOutcome] | None = None,
         on_write: Callable[[], None] | None = None,
     ) -> None:
-        self.outcome = outcome or (lambda documents: WriteOutcome(inserted=len(documents)))
+        self.outcome = outcome or inserted_outcome
         self.on_write = on_write
         self.events: list[str] = []
         self.batches: list[list[MappedDocument]] = []
@@ -51,6 +51,12 @@ class FakeWriter:
         if self.on_write:
             self.on_write()
         return self.outcome(documents)
+
+
+def inserted_outcome(documents: list[MappedDocument]) -> WriteOutcome:
+    return WriteOutcome(
+        inserted=len(documents), changes=[Change(doc, INSERT, list(doc.fields)) for doc in documents]
+    )
 
 
 def user(uid: str, update_time: datetime | None = None, **data) -> SourceDocument:
@@ -315,7 +321,9 @@ def test_backend_errors_propagate() -> None:
 
 
 def _samples(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if "dry-run sample" in record.getMessage()]
+    return [
+        record.getMessage() for record in caplog.records if "dry run: would insert" in record.getMessage()
+    ]
 
 
 @pytest.mark.parametrize(
@@ -337,9 +345,36 @@ def test_dry_run_samples(
         run(USERS, pages, FakeWriter(), dry_run=dry_run)
     samples = _samples(caplog)
     assert [
-        line.split(" → ")[0].removeprefix("users: dry-run sample users/") for line in samples
+        line.split(" → ")[0].removeprefix("users: dry run: would insert users/") for line in samples
     ] == expected_ids
     assert DRY_RUN_SAMPLES == 3
+
+
+def test_dry_run_samples_of_each_kind(caplog: pytest.LogCaptureFixture) -> None:
+    def mixed(documents: list[MappedDocument]) -> WriteOutcome:
+        kinds = [INSERT, UPDATE, UNCHANGED]
+        changes = [
+            Change(doc, kinds[n % 3], ["username"] if n % 3 == 1 else [], ["email"] if n % 3 == 1 else [])
+            for n, doc in enumerate(documents)
+        ]
+        return WriteOutcome(changes=changes)
+
+    page = make_page([user(f"u{n}", username=f"name{n}") for n in range(12)], 0)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        run(USERS, [page], FakeWriter(outcome=mixed), dry_run=True)
+    lines = [r.getMessage() for r in caplog.records if "dry run:" in r.getMessage()]
+    assert [line.split(" → ")[0] for line in lines if "insert" in line] == [
+        "users: dry run: would insert users/u0",
+        "users: dry run: would insert users/u3",
+        "users: dry run: would insert users/u6",
+    ]
+    assert [line for line in lines if "update" in line] == [
+        f'users: dry run: would update users/u{n}: set {{"username": "name{n}"}}; remove [\'email\']'
+        for n in (1, 4, 7)
+    ]
+    assert [line for line in lines if "unchanged" in line] == [
+        f"users: dry run: users/u{n} is unchanged" for n in (2, 5, 8)
+    ]
 
 
 def test_dry_run_sample_is_sorted_json(caplog: pytest.LogCaptureFixture) -> None:
@@ -464,8 +499,8 @@ def test_skipped_documents_are_not_dry_run_samples(caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.INFO, logger=LOGGER):
         run(USERS, pages, FakeWriter(), dry_run=True, keep=changed_since(THRESHOLD))
     assert [line.split(" → ")[0] for line in _samples(caplog)] == [
-        "users: dry-run sample users/u1",
-        "users: dry-run sample users/u3",
+        "users: dry run: would insert users/u1",
+        "users: dry run: would insert users/u3",
     ]
 
 

@@ -86,6 +86,7 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         "unchanged": 2,
         "skipped": 0,
         "failed": 1,
+        "conflicts": 0,
         "warnings": 0,
         "out_of_scope": 0,
         "pages": 0,
@@ -202,6 +203,7 @@ def test_columns() -> None:
         ("unchanged", "unchanged"),
         ("skipped", "skipped"),
         ("failed", "failed"),
+        ("conflicts", "conflicts"),
         ("warnings", "warnings"),
         ("gone", "stale"),
         ("deleted", "deleted"),
@@ -211,7 +213,7 @@ def test_columns() -> None:
         ("watermark before", "watermark_before"),
         ("watermark after", "watermark_after"),
     )
-    assert len(COLUMNS) == 17
+    assert len(COLUMNS) == 18
     assert {heading for heading, _ in COLUMNS} >= TEXT_COLUMNS
     assert {"collection", "status", "mode", "watermark before", "watermark after"} == TEXT_COLUMNS
 
@@ -252,11 +254,11 @@ def test_cell(value: object, expected: str) -> None:
 
 
 HEADER = (
-    "collection  status  mode  read  inserted  updated  unchanged  skipped  failed  warnings  gone  deleted"
+    "collection  status  mode  read  inserted  updated  unchanged  skipped  failed  conflicts  warnings  gone  deleted"
     "  seconds  docs/s  dry run  watermark before  watermark after"
 )
 RULE = (
-    "----------  ------  ----  ----  --------  -------  ---------  -------  ------  --------  ----  -------"
+    "----------  ------  ----  ----  --------  -------  ---------  -------  ------  ---------  --------  ----  -------"
     "  -------  ------  -------  ----------------  ---------------"
 )
 
@@ -273,6 +275,7 @@ def test_render_table_golden() -> None:
             "unchanged": 34,
             "skipped": 5,
             "failed": 0,
+            "conflicts": 0,
             "warnings": 2,
             "stale": None,
             "deleted": 0,
@@ -291,7 +294,8 @@ def test_render_table_golden() -> None:
             "updated": 0,
             "unchanged": 12,
             "skipped": 0,
-            "failed": 0,
+            "failed": 2,
+            "conflicts": 2,
             "warnings": 0,
             "stale": 3,
             "deleted": 3,
@@ -305,11 +309,11 @@ def test_render_table_golden() -> None:
     ]
     expected = "\n".join(
         [
-            "collection     status           mode          read  inserted  updated  unchanged  skipped  failed  warnings  gone  deleted  seconds  docs/s  dry run  watermark before           watermark after",
-            "-------------  ---------------  -----------  -----  --------  -------  ---------  -------  ------  --------  ----  -------  -------  ------  -------  -------------------------  -------------------------",
-            "users          ok               incremental  1,234     1,000      200         34        5       0         2     -        0     12.3   100.0       no  2026-11-01T00:00:00+00:00  2026-11-02T00:00:00+00:00",
-            "digital_twins  ok               full            12         0        0         12        0       0         0     3        3      0.5    24.0      yes  -                          -",
-            "messages       upstream_failed  -                -         -        -          -        -       -         -     -        -        -       -        -  -                          -",
+            "collection     status           mode          read  inserted  updated  unchanged  skipped  failed  conflicts  warnings  gone  deleted  seconds  docs/s  dry run  watermark before           watermark after",
+            "-------------  ---------------  -----------  -----  --------  -------  ---------  -------  ------  ---------  --------  ----  -------  -------  ------  -------  -------------------------  -------------------------",
+            "users          ok               incremental  1,234     1,000      200         34        5       0          0         2     -        0     12.3   100.0       no  2026-11-01T00:00:00+00:00  2026-11-02T00:00:00+00:00",
+            "digital_twins  ok               full            12         0        0         12        0       2          2         0     3        3      0.5    24.0      yes  -                          -",
+            "messages       upstream_failed  -                -         -        -          -        -       -          -         -     -        -        -       -        -  -                          -",
         ]
     )
     assert render_table(rows) == expected
@@ -325,6 +329,7 @@ def test_render_table_from_report_dict() -> None:
         "full",
         "3",
         "3",
+        "0",
         "0",
         "0",
         "0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from google.cloud import firestore
 
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
@@ -61,10 +62,20 @@ def test_dry_run_writes_nothing_and_counts_what_it_would_do(seeded, mongo_db):
 
     run_dag(PAGED)
     mongo_db.users.delete_one({"user_id": "u3"})
+    seeded.document("users/u1").update({"email": firestore.DELETE_FIELD})
+    before = contents(mongo_db, "users")
     again = run_dag(PAGED | {"dry_run": True})
-    assert (again.counts("users")["inserted"], again.counts("users")["updated"]) == (1, 2)
-    assert (again.counts("messages")["inserted"], again.counts("messages")["updated"]) == (0, 4)
-    assert mongo_db.users.count_documents({}) == 2
+    # Exactly what a real run would do: u3 inserted, u1 loses its email, custom-2 unchanged.
+    users = again.counts("users")
+    assert (users["inserted"], users["updated"], users["unchanged"]) == (1, 1, 1)
+    messages = again.counts("messages")
+    assert (messages["inserted"], messages["updated"], messages["unchanged"]) == (0, 0, 4)
+    assert contents(mongo_db, "users") == before
+
+    real = run_dag(PAGED)
+    assert {name: real.counts("users")[name] for name in ("inserted", "updated", "unchanged")} == {
+        name: users[name] for name in ("inserted", "updated", "unchanged")
+    }
 
 
 def test_rerun_makes_no_duplicates_and_keeps_keys_added_in_mongo(seeded, mongo_db):
@@ -83,11 +94,10 @@ def test_rerun_makes_no_duplicates_and_keeps_keys_added_in_mongo(seeded, mongo_d
     assert result.counts("users")["unchanged"] == 2
     for target in ("digital_twins", "conversations", "avatar_conversations"):
         assert contents(mongo_db, target) == expected(target), target
-    # Nothing changed there. (mongoeco counts a $set of an identical embedded
-    # document as a modification, where MongoDB counts it unchanged, so only
-    # the sum is asserted.)
-    messages = result.counts("messages")
-    assert (messages["inserted"], messages["updated"] + messages["unchanged"]) == (0, 4)
+    # Nothing changed there, and the comparison before each write knows it.
+    for name, count in (("digital_twins", 2), ("conversations", 3), ("messages", 4)):
+        figures = result.counts(name)
+        assert (figures["inserted"], figures["updated"], figures["unchanged"]) == (0, 0, count), name
 
 
 def test_a_failing_document_fails_its_task_and_the_run_but_not_the_others(seeded, mongo_db):

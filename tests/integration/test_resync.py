@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from google.cloud.firestore_v1.query import Query
@@ -306,3 +306,64 @@ def test_unreachable_firestore_fails_the_partitioning_clearly_too(
     assert result.state == "failed"
     printed = capfd.readouterr()
     assert "splitting messages into partitions: Firestore failed within 2 s" in printed.out + printed.err
+
+
+# --- incremental reads of every cursor form -------------------------------------------
+
+
+def cursor_forms(now: datetime) -> dict[str, object]:
+    """The same recent instant in every form an incremental run reads."""
+    india = timezone(timedelta(hours=5, minutes=30))
+    return {
+        "timestamp": now,
+        "iso-z": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "iso-offset": now.astimezone(india).isoformat(),
+        "epoch-seconds": now.timestamp(),
+        "epoch-milliseconds": int(now.timestamp() * 1000),
+    }
+
+
+OLD = datetime(2024, 6, 1, tzinfo=UTC)
+# Forms no range query can match: incremental runs can't see these documents.
+INVISIBLE = {"free-text": "March 1, 2026", "map": {"seconds": 1_800_000_000}, "null": None}
+
+
+@pytest.mark.parametrize("partitions", [1, 4])
+def test_incremental_runs_read_every_cursor_form(seeded, mongo_db, reads, partitions):
+    assert run_dag({"max_failures": 1}).state == "success"
+    now = datetime.now(UTC)
+    batch = seeded.batch()
+    for name, value in {**cursor_forms(now), **{f"old-{k}": v for k, v in cursor_forms(OLD).items()}}.items():
+        conversation = f"digital_twins/t1/conversations/{name}"
+        batch.set(seeded.document(conversation), {"summary": name, "updated_at": value})
+        batch.set(seeded.document(f"{conversation}/messages/m"), {"content": name, "timestamp": value})
+    for name, value in INVISIBLE.items():
+        conversation = f"digital_twins/t2/conversations/{name}"
+        batch.set(seeded.document(conversation), {"summary": name, "updated_at": value})
+        batch.set(seeded.document(f"{conversation}/messages/m"), {"content": name, "timestamp": value})
+    batch.commit()
+    reads.clear()
+
+    result = run_dag(
+        {"lookback_minutes": 0, "partitions": partitions, "collections": ["conversations", "messages"]}
+    )
+
+    assert result.state == "success", result.task_states
+    # Exactly the five recent ones of each: none of the old ones, none of the invisible ones.
+    assert (reads["messages"], reads["conversations"]) == (5, 5)
+    for collection, target, field in (
+        ("messages", "avatar_conversations", "message"),
+        ("conversations", "conversations", "summary"),
+    ):
+        figures = result.counts(collection)
+        assert (figures["mode"], figures["read"], figures["inserted"]) == ("incremental", 5, 5)
+        written = {doc[field] for doc in mongo_db[target].find({field: {"$in": list(cursor_forms(now))}})}
+        assert written == set(cursor_forms(now)), collection
+    if partitions > 1:
+        assert {work["partition"]["method"] for work in result.xcoms["messages_plan"]} == {"time windows"}
+    # What incremental runs can't see: the three invisible forms, and of the edge cases
+    # ghost/m9 (no timestamp) and users/u1/…/m1 (none, out of scope); for conversations
+    # t1/shared (a {seconds, nanos} map), t2/shared (null), ghost/orphan (none) and
+    # users/u1/conversations/c1 (none, out of scope).
+    assert result.counts("messages")["without_cursor"] == 3 + 2
+    assert result.counts("conversations")["without_cursor"] == 3 + 4

@@ -1,0 +1,228 @@
+"""Catch two source documents that map to one upsert key, and decide which one is migrated.
+
+Two Firestore documents of one collection can name the same key (`users/a` and
+`users/b` both holding `user_id: "same"`, or a message whose `message_id` is a
+sibling's doc id). Upserting both would merge them into one MongoDB document.
+Instead every document read claims its key in a ledger, and exactly one claimant
+is migrated, by a rule that doesn't depend on page size, partitioning or read
+order:
+
+1. a document that owns its key (no id field, or one equal to its own doc id)
+   beats one that names it in a field;
+2. otherwise the smallest Firestore path (code-point order) wins.
+
+Losers are never written by a partition that knows of the winner; each one is a
+failed document, named with the winner's path. Partitions running side by side may
+still write a loser before they learn of the winner, so the collection's `_done`
+task rewrites every conflicted key's winner at the end: the outcome in MongoDB is the
+winner, and only the winner, on every run.
+
+The ledger of a real run lives in the target database (`_firestore_to_mongo_keys.*`,
+one collection per run and collection, dropped when the collection is done) so that
+partitions on different workers share it and a retried partition finds its earlier
+claims. A dry run writes nothing, so each partition keeps its own ledger on local
+disk, and conflicts across partitions are not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pymongo import UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from include.firestore_to_mongo.mapping import MappedDocument, owns_its_key
+from include.firestore_to_mongo.report import CollectionReport
+from include.firestore_to_mongo.specs import CollectionSpec
+
+log = logging.getLogger(__name__)
+
+LEDGER_PREFIX = "_firestore_to_mongo_keys."
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A source document claiming a key."""
+
+    path: str
+    # True when the key's id is the document's own id.
+    owner: bool
+
+    @property
+    def rank(self) -> tuple[bool, str]:
+        """Smallest wins: owners first, then by path."""
+        return (not self.owner, self.path)
+
+
+def encode_key(key: dict[str, Any]) -> str:
+    # JSON tells "1" from 1, as MongoDB does; keys are strings or integers only.
+    return json.dumps(list(key.values()), ensure_ascii=False)
+
+
+def decode_key(spec: CollectionSpec, encoded: str) -> dict[str, Any]:
+    return dict(zip(spec.key_fields, json.loads(encoded), strict=True))
+
+
+class KeyLedger(Protocol):
+    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
+        """Record the claims; return every claim made so far on each of their keys."""
+
+    def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
+        """Each key claimed by more than one document, with its claims, best first."""
+
+
+class MongoKeyLedger:
+    """The run's ledger of one collection, in a collection of the target database."""
+
+    def __init__(self, database: Database, run_key: str, collection: str) -> None:
+        self.collection = database[ledger_name(run_key, collection)]
+
+    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
+        if not claims:
+            return {}
+        requests = [
+            UpdateOne({"_id": key}, {"$addToSet": {"c": {"p": claim.path, "o": claim.owner}}}, upsert=True)
+            for key, claim in claims
+        ]
+        try:
+            self.collection.bulk_write(requests, ordered=False)
+        except BulkWriteError as error:
+            # Two partitions inserting one new key at once: one upsert loses the race
+            # on _id. Its retry finds the document and adds to it.
+            errors = error.details.get("writeErrors", [])
+            if error.details.get("writeConcernErrors") or any(e["code"] != DUPLICATE_KEY for e in errors):
+                raise
+            self.collection.bulk_write([requests[e["index"]] for e in errors], ordered=False)
+        keys = list({key for key, _ in claims})
+        return {found["_id"]: _claims(found) for found in self.collection.find({"_id": {"$in": keys}})}
+
+    def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
+        for found in self.collection.find({"c.1": {"$exists": True}}).sort("_id", 1):
+            yield found["_id"], sorted(_claims(found), key=lambda claim: claim.rank)
+
+    def drop(self) -> None:
+        self.collection.drop()
+
+
+def ledger_name(run_key: str, collection: str) -> str:
+    # Hashed: run ids hold characters and lengths a collection name can't.
+    return f"{LEDGER_PREFIX}{collection}.{hashlib.sha256(run_key.encode()).hexdigest()[:20]}"
+
+
+def drop_other_ledgers(database: Database, run_key: str, collection: str) -> list[str]:
+    """Drop the ledgers of `collection` left by other runs (which failed and were not
+    retried to the end); return their names."""
+    own = ledger_name(run_key, collection)
+    prefix = f"{LEDGER_PREFIX}{collection}."
+    dropped = [name for name in database.list_collection_names() if name.startswith(prefix) and name != own]
+    for name in dropped:
+        database.drop_collection(name)
+    return dropped
+
+
+def _claims(found: dict[str, Any]) -> list[Claim]:
+    return [Claim(item["p"], item["o"]) for item in found["c"]]
+
+
+class LocalKeyLedger:
+    """A ledger in a temporary SQLite file, for one process (dry runs)."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="firestore-to-mongo-claims-")
+        self._db = sqlite3.connect(Path(self._directory.name) / "claims.sqlite")
+        self._db.execute(
+            "CREATE TABLE claims (key TEXT, path TEXT, owner INTEGER, PRIMARY KEY (key, path)) WITHOUT ROWID"
+        )
+
+    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO claims VALUES (?, ?, ?)",
+            ((key, claim.path, claim.owner) for key, claim in claims),
+        )
+        keys = list({key for key, _ in claims})
+        found: dict[str, list[Claim]] = {}
+        # SQLite allows 32,766 parameters; batches are at most 10,000 documents.
+        placeholders = ",".join("?" * len(keys))
+        for key, path, owner in self._db.execute(
+            f"SELECT key, path, owner FROM claims WHERE key IN ({placeholders})", keys
+        ):
+            found.setdefault(key, []).append(Claim(path, bool(owner)))
+        return found
+
+    def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
+        rows = self._db.execute(
+            "SELECT key, path, owner FROM claims WHERE key IN "
+            "(SELECT key FROM claims GROUP BY key HAVING count(*) > 1) ORDER BY key"
+        )
+        current, claims = None, []
+        for key, path, owner in rows:
+            if key != current and claims:
+                yield current, sorted(claims, key=lambda claim: claim.rank)
+                claims = []
+            current = key
+            claims.append(Claim(path, bool(owner)))
+        if claims:
+            yield current, sorted(claims, key=lambda claim: claim.rank)
+
+    def close(self) -> None:
+        self._db.close()
+        self._directory.cleanup()
+
+
+class ConflictGuard:
+    """Claims each batch's keys and lets through only the documents that win so far."""
+
+    def __init__(self, spec: CollectionSpec, ledger: KeyLedger) -> None:
+        self.spec = spec
+        self.ledger = ledger
+
+    def winners(
+        self, batch: list[MappedDocument], others: list[tuple[dict[str, Any], str]] = ()
+    ) -> list[MappedDocument]:
+        """The documents of `batch` that no better claimant is known to beat.
+
+        `others` are (key, path) of documents read but not written (unchanged since
+        the watermark): they claim their keys too, so a changed loser can't
+        overwrite an unchanged winner.
+        """
+        claims = [(encode_key(doc.key), self._claim(doc.key, doc.path)) for doc in batch]
+        claims += [(encode_key(key), self._claim(key, path)) for key, path in others]
+        known = self.ledger.claim(claims)
+        kept = []
+        for (key, claim), document in zip(claims, batch, strict=False):
+            best = min(known.get(key, [claim]), key=lambda c: c.rank)
+            if best == claim:
+                kept.append(document)
+        return kept
+
+    def _claim(self, key: dict[str, Any], path: str) -> Claim:
+        return Claim(path, owns_its_key(self.spec, path, key))
+
+
+def record_conflicts(spec: CollectionSpec, ledger: KeyLedger, report: CollectionReport) -> list[Claim]:
+    """Count every losing claimant as a failed document, naming the key and the winner's
+    path; return the winners, one per conflicted key."""
+    winners = []
+    for encoded, claims in ledger.conflicts():
+        winner, *losers = claims
+        winners.append(winner)
+        for loser in losers:
+            reason = f"key conflict: {encoded_key_text(spec, encoded)} is also the key of {winner.path}, which is migrated instead"
+            log.error("%s: can't migrate %s: %s", spec.name, loser.path, reason)
+            report.conflicts += 1
+            report.record_failure(loser.path, reason)
+    return winners
+
+
+def encoded_key_text(spec: CollectionSpec, encoded: str) -> str:
+    return json.dumps(decode_key(spec, encoded), ensure_ascii=False)
