@@ -145,7 +145,8 @@ PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
         "minimum": 0,
         "title": "Failures allowed",
         "description": "Documents per collection that may fail to migrate before the "
-        "collection's task fails. Failed documents are always logged by path.",
+        "collection's task fails, key conflicts' losers included. Failed documents are "
+        "always logged by path.",
     },
 }
 

@@ -88,9 +88,10 @@ def test_scheduled_run_picks_up_changes_without_rescanning(seeded, mongo_db, rea
     assert mongo_db.users.find_one({"user_id": "u1"})["username"] == "ada-changed"
     assert messages["watermark_before"] == first.counts("messages")["watermark_after"]
     assert messages["watermark_after"] > messages["watermark_before"]
-    # The documents without a Timestamp cursor, which incremental runs can't see:
-    # m2 (a string), t2/m1 (a number), ghost/m9 (none), and users/u1/…/m1 (none, out of scope).
-    assert messages["without_cursor"] == 4
+    # The documents whose cursor incremental runs can't see: ghost/m9 (none) and
+    # users/u1/…/m1 (none, out of scope). m2 (an ISO string) and t2/m1 (an epoch
+    # number) are seen, when their instant is recent.
+    assert messages["without_cursor"] == 2
 
 
 def test_since_overrides_the_watermark_for_one_run(seeded, mongo_db, reads):
@@ -100,9 +101,10 @@ def test_since_overrides_the_watermark_for_one_run(seeded, mongo_db, reads):
 
     result = run_dag({"since": "2024-03-01T00:00:00Z", "collections": ["messages"]})
 
-    # Only t1/shared/m1 has a Timestamp on or after 2024-03-01.
-    assert reads["messages"] == 1
-    assert result.counts("messages")["read"] == 1
+    # t1/shared/m1 (a Timestamp) and m2 (an ISO string) are on or after 2024-03-01;
+    # t2/m1 (an epoch number) is from 2023.
+    assert reads["messages"] == 2
+    assert result.counts("messages")["read"] == 2
     assert watermarks(mongo_db)["messages"] >= stored["messages"]
 
 
