@@ -6,7 +6,9 @@ ones: an upsert keyed on a compound index (every collection here but `users` and
 once to check uniqueness, so writing N documents costs O(N²). That makes tens of
 thousands of documents take hours. This subclass answers both questions from the
 compound index map when every key field of the document or the query is a plain
-scalar, and otherwise defers to mongoeco unchanged. It only changes speed: the
+scalar, and otherwise defers to mongoeco unchanged. It also answers a query whose key
+fields are equalities or an `$in` over plain values, and an `$or` of such queries (the
+writer's look-up of a batch's stored documents), from any unique index. It only changes speed: the
 tests in tests/devtools check that duplicates are still refused and upserts still
 find their documents. The product never depends on it; against a real MongoDB it
 is not involved at all.
@@ -14,13 +16,28 @@ is not involved at all.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from mongoeco.core.query_plan import AndCondition, EqualsCondition
+from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition, OrCondition
 from mongoeco.engines import MemoryEngine
 from mongoeco.engines import memory as _memory
 
 SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, SCALARS) and value is not None
+
+
+def _unique(index) -> bool:
+    """A unique index without options that change what a lookup matches."""
+    return (
+        bool(index.get("unique"))
+        and index.get("collation") is None
+        and not index.get("sparse")
+        and not index.get("partial_filter_expression")
+    )
 
 
 def _compound_unique(index) -> bool:
@@ -46,32 +63,57 @@ class IndexedMemoryEngine(MemoryEngine):
         found = super()._indexed_candidate_storage_keys_for_plan_locked(
             indexes, index_data, query_plan, dialect=dialect, collation=collation
         )
-        if found is not None or collation is not None or not isinstance(query_plan, AndCondition):
+        if found is not None or collation is not None:
             return found
+        if isinstance(query_plan, OrCondition):
+            # Each clause answered from an index, or the whole $or scans as before.
+            union: set = set()
+            for clause in query_plan.clauses:
+                part = self._indexed_candidate_storage_keys_for_plan_locked(
+                    indexes, index_data, clause, dialect=dialect, collation=collation
+                )
+                if part is None:
+                    return None
+                union |= set(part.storage_keys)
+            return _memory._MemoryIndexedCandidates(union)
+        clauses = query_plan.clauses if isinstance(query_plan, AndCondition) else (query_plan,)
         equals = {
-            clause.field: clause.value
-            for clause in query_plan.clauses
+            clause.field: (clause.value,)
+            for clause in clauses
             if isinstance(clause, EqualsCondition)
+            and _plain(clause.value)
             and not clause.null_matches_undefined
-            and isinstance(clause.value, SCALARS)
-            and clause.value is not None
+        }
+        # An $in over plain values: a lookup per value (the last key field of a batch's
+        # keys, or a single-field key).
+        equals |= {
+            clause.field: clause.values
+            for clause in clauses
+            if isinstance(clause, InCondition)
+            and not clause.null_matches_undefined
+            and all(_plain(value) for value in clause.values)
         }
         for index in indexes:
             fields = index["fields"]
-            if not _compound_unique(index) or not set(fields) <= set(equals):
+            if not _unique(index) or not set(fields) <= set(equals):
                 continue
             if any(name == index["name"] for _, _, name in self._multikey):
                 continue
             index_map = index_data.get(index["name"])
             if index_map is None:
                 continue
-            key = tuple(self._index_equality_key(equals[field]) for field in fields)
+            keys = [
+                tuple(self._index_equality_key(value) for value in values)
+                for values in itertools.product(*(equals[field] for field in fields))
+            ]
             # A superset of the matches: the caller still applies the whole query.
-            return _memory._MemoryIndexedCandidates(
-                index_map.get(key, set()),
-                index_map=index_map if isinstance(index_map, _memory.MemoryIndexMap) else None,
-                index_key=key,
-            )
+            if len(keys) == 1:
+                return _memory._MemoryIndexedCandidates(
+                    index_map.get(keys[0], set()),
+                    index_map=index_map if isinstance(index_map, _memory.MemoryIndexMap) else None,
+                    index_key=keys[0],
+                )
+            return _memory._MemoryIndexedCandidates(set().union(*(index_map.get(key, set()) for key in keys)))
         return None
 
     def _ensure_unique_indexes(self, db_name, coll_name, candidate, **kwargs: Any) -> None:

@@ -95,7 +95,7 @@ class MongoKeyLedger:
             for key, claim in claims
         ]
         try:
-            self.collection.bulk_write(requests, ordered=False)
+            inserted = set(self.collection.bulk_write(requests, ordered=False).upserted_ids)
         except BulkWriteError as error:
             # Two partitions inserting one new key at once: one upsert loses the race
             # on _id. Its retry finds the document and adds to it.
@@ -103,8 +103,16 @@ class MongoKeyLedger:
             if error.details.get("writeConcernErrors") or any(e["code"] != DUPLICATE_KEY for e in errors):
                 raise
             self.collection.bulk_write([requests[e["index"]] for e in errors], ordered=False)
-        keys = list({key for key, _ in claims})
-        return {found["_id"]: _claims(found) for found in self.collection.find({"_id": {"$in": keys}})}
+            inserted = {item["index"] for item in error.details.get("upserted", [])}
+        # A claim that created its key's entry is the only one so far: no need to read it
+        # back. Only keys claimed before (a conflict, or a retried page) are looked up, so
+        # a run without conflicts costs one write per batch.
+        known = {key: [claim] for index, (key, claim) in enumerate(claims) if index in inserted}
+        claimed_before = list({key for index, (key, _) in enumerate(claims) if index not in inserted})
+        if claimed_before:
+            for found in self.collection.find({"_id": {"$in": claimed_before}}):
+                known[found["_id"]] = _claims(found)
+        return known
 
     def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
         for found in self.collection.find({"c.1": {"$exists": True}}).sort("_id", 1):

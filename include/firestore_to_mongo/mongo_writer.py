@@ -112,10 +112,17 @@ class _Comparer:
         return tuple(document.get(name) for name in self.spec.key_fields)
 
     def _query(self, documents: list[MappedDocument]) -> dict[str, Any]:
-        if len(self.spec.key_fields) == 1:
-            (name,) = self.spec.key_fields
-            return {name: {"$in": [doc.key[name] for doc in documents]}}
-        return {"$or": [doc.key for doc in documents]}
+        # One clause per parent (a twin, or a conversation), its ids in an $in: a page read
+        # in name order holds few parents, so this is a short $or that walks the unique
+        # key index, rather than one clause per document.
+        *parents, last = self.spec.key_fields
+        ids: dict[tuple, list] = {}
+        for doc in documents:
+            ids.setdefault(tuple(doc.key[name] for name in parents), []).append(doc.key[last])
+        clauses = [
+            dict(zip(parents, parent, strict=True)) | {last: {"$in": found}} for parent, found in ids.items()
+        ]
+        return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 class UpsertWriter(_Comparer):

@@ -43,7 +43,8 @@ class CollectionReport:
     deleted: int = 0
     stale_samples: list[dict[str, Any]] = field(default_factory=list)
     stale_note: str | None = None
-    # Incremental runs: documents without a Timestamp change cursor, which only a full run sees.
+    # Incremental runs: documents whose change cursor no range query can match (missing, null,
+    # a map, free text), which only a full run sees.
     without_cursor: int | None = None
     resumed: bool = False
     partitions: int = 1
@@ -145,8 +146,9 @@ def render_notes(rows: list[dict[str, Any]]) -> list[str]:
             notes.append(f"{name}: deleted sources not checked: {row['stale_note']}")
         if row.get("without_cursor"):
             notes.append(
-                f"{name}: {row['without_cursor']:,} documents have no Timestamp change cursor; "
-                "incremental runs can't see them, a full run does"
+                f"{name}: {row['without_cursor']:,} documents have a change cursor that is missing, null "
+                "or not a Timestamp, epoch number or ISO date string; incremental runs can't see them, "
+                "a full run does"
             )
         for example in row.get("failed_examples") or []:
             notes.append(f"{name}: failed: {example}")

@@ -83,3 +83,49 @@ def test_unordered_bulk_reports_the_duplicate_and_writes_the_rest(collection):
         )
     assert [error["index"] for error in raised.value.details["writeErrors"]] == [1]
     assert collection.count_documents({}) == 2
+
+
+def _seed_two_conversations(collection) -> None:
+    collection.insert_many(
+        [{"t": t, "c": c, "m": str(n), "v": n} for t in ("a", "b") for c in ("x", "y") for n in range(20)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param(
+            {"t": "a", "c": "x", "m": {"$in": ["1", "5", "nope"]}},
+            {("a", "x", "1"), ("a", "x", "5")},
+            id="in-last-field",
+        ),
+        pytest.param(
+            {
+                "$or": [
+                    {"t": "a", "c": "x", "m": {"$in": ["1"]}},
+                    {"t": "b", "c": "y", "m": {"$in": ["2", "3"]}},
+                ]
+            },
+            {("a", "x", "1"), ("b", "y", "2"), ("b", "y", "3")},
+            id="or-of-parents",
+        ),
+        pytest.param(
+            {"$or": [{"t": "a", "c": "x", "m": "1"}, {"t": "a", "c": "x", "m": "1", "v": 99}]},
+            {("a", "x", "1")},
+            id="or-whole-query-still-applied",
+        ),
+        pytest.param(
+            {"$or": [{"t": "a", "c": "x", "m": "1"}, {"v": 19}]},
+            {("a", "x", "1"), ("a", "x", "19"), ("a", "y", "19"), ("b", "x", "19"), ("b", "y", "19")},
+            id="or-with-an-unindexed-clause-scans",
+        ),
+        pytest.param(
+            {"t": "a", "c": "x", "m": {"$in": ["1", 1]}, "v": 1}, {("a", "x", "1")}, id="in-and-more"
+        ),
+    ],
+)
+def test_or_and_in_lookups_match_what_a_scan_matches(collection, query, expected):
+    _seed_two_conversations(collection)
+    found = {(doc["t"], doc["c"], doc["m"]) for doc in collection.find(query)}
+    assert found == expected
+    assert collection.count_documents(query) == len(expected)

@@ -449,8 +449,8 @@ SAMPLES = [{"user_id": "u1"}, {"user_id": 2}]
         pytest.param(
             _row(without_cursor=1500),
             [
-                "users: 1,500 documents have no Timestamp change cursor; incremental runs can't see "
-                "them, a full run does"
+                "users: 1,500 documents have a change cursor that is missing, null or not a Timestamp, "
+                "epoch number or ISO date string; incremental runs can't see them, a full run does"
             ],
             id="without-cursor",
         ),
@@ -469,8 +469,8 @@ SAMPLES = [{"user_id": "u1"}, {"user_id": 2}]
             ),
             [
                 "users: deleted sources not checked: 2 documents failed, so their keys are unknown",
-                "users: 3 documents have no Timestamp change cursor; incremental runs can't see them, "
-                "a full run does",
+                "users: 3 documents have a change cursor that is missing, null or not a Timestamp, "
+                "epoch number or ISO date string; incremental runs can't see them, a full run does",
                 "users: failed: users/a: bad",
             ],
             id="all-in-order",
