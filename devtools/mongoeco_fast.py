@@ -8,7 +8,9 @@ thousands of documents take hours. This subclass answers both questions from the
 compound index map when every key field of the document or the query is a plain
 scalar, and otherwise defers to mongoeco unchanged. It also answers a query whose key
 fields are equalities or an `$in` over plain values, and an `$or` of such queries (the
-writer's look-up of a batch's stored documents), from any unique index. It only changes speed: the
+writer's look-up of a batch's stored documents), from any unique index; and it does
+not compare a new string or ObjectId `_id` with every stored one (the key ledger's
+upserts). It only changes speed: the
 tests in tests/devtools check that duplicates are still refused and upserts still
 find their documents. The product never depends on it; against a real MongoDB it
 is not involved at all.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from bson import ObjectId
 from mongoeco.core.query_plan import AndCondition, EqualsCondition, InCondition, OrCondition
 from mongoeco.engines import MemoryEngine
 from mongoeco.engines import memory as _memory
@@ -56,6 +59,14 @@ class IndexedMemoryEngine(MemoryEngine):
         # Indexes that have seen a document whose key fields aren't all scalars (an
         # array makes the index multikey): those always take mongoeco's own path.
         self._multikey: set[tuple[str, str, str]] = set()
+
+    def _candidate_items_for_plan_locked(self, coll, query_plan, **kwargs: Any):
+        # A string or ObjectId _id that isn't stored matches nothing: mongoeco would
+        # go on to scan the whole collection (every upsert of a new key-ledger entry).
+        wanted = self._direct_id_lookup_from_plan(query_plan)
+        if isinstance(wanted, str | ObjectId) and self._storage_key(wanted) not in coll:
+            return []
+        return super()._candidate_items_for_plan_locked(coll, query_plan, **kwargs)
 
     def _indexed_candidate_storage_keys_for_plan_locked(
         self, indexes, index_data, query_plan, *, dialect, collation
@@ -117,6 +128,11 @@ class IndexedMemoryEngine(MemoryEngine):
         return None
 
     def _ensure_unique_indexes(self, db_name, coll_name, candidate, **kwargs: Any) -> None:
+        if kwargs.get("scan_payload_id") and isinstance(candidate.get("_id"), str | ObjectId):
+            # mongoeco compares a given _id with every stored one, for numbers (1 equals
+            # 1.0). A string or ObjectId _id equals only itself, which the storage-key
+            # check it also makes finds at once.
+            kwargs["scan_payload_id"] = False
         indexes_view = kwargs.get("indexes_view")
         indexes = (
             (self._indexes if indexes_view is None else indexes_view).get(db_name, {}).get(coll_name, [])

@@ -140,7 +140,7 @@ def _map_documents(
         try:
             mapped = map_document(spec, source.path, source.data)
         except MappingError as error:
-            log.error("%s: can't migrate %s: %s", spec.name, source.path, error)
+            log.error("%s: can't migrate %s: %s", spec.name, source.path, shorten(str(error)))
             report.record_failure(source.path, str(error))
             continue
         for warning in mapped.warnings:

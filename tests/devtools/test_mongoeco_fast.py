@@ -129,3 +129,16 @@ def test_or_and_in_lookups_match_what_a_scan_matches(collection, query, expected
     found = {(doc["t"], doc["c"], doc["m"]) for doc in collection.find(query)}
     assert found == expected
     assert collection.count_documents(query) == len(expected)
+
+
+def test_string_ids_stay_unique_and_upserts_by_id_find_their_documents(collection):
+    collection.insert_one({"_id": "k1", "t": "a", "c": "b", "m": "1"})
+    with pytest.raises(DuplicateKeyError):
+        collection.insert_one({"_id": "k1", "t": "a", "c": "b", "m": "2"})
+    requests = [UpdateOne({"_id": f"k{n}"}, {"$addToSet": {"p": "x"}}, upsert=True) for n in range(1, 4)]
+    result = collection.bulk_write(requests, ordered=False)
+    assert (result.upserted_count, result.matched_count) == (2, 1)
+    assert collection.find_one({"_id": "k1"})["p"] == ["x"]
+    collection.insert_one({"_id": 1})
+    with pytest.raises(DuplicateKeyError):  # numbers: mongoeco's own check, 1 equals 1.0
+        collection.insert_one({"_id": 1.0})

@@ -523,6 +523,27 @@ def test_map_document_key(spec: CollectionSpec, path: str, data: dict, expected_
             ["timestamp: unparseable date string"],
             id="messages-timestamp-not-fuzzy",
         ),
+        *(
+            pytest.param(
+                MESSAGES,
+                MSG_PATH,
+                {"timestamp": partial},
+                "timestamp",
+                partial,
+                [f"timestamp: date string {partial!r} does not state a full date"],
+                id=f"messages-timestamp-partial-{partial}",
+            )
+            for partial in ("1", "Mon", "10:00", "March")
+        ),
+        pytest.param(
+            USERS,
+            USER_PATH,
+            {"last_login": "9" * 900_000},
+            "last_login",
+            "9" * 900_000,
+            ["last_login: too long to be a date (900000 characters); kept unchanged"],
+            id="users-last-login-huge",
+        ),
     ],
 )
 def test_unparseable_timestamp_kept_with_warning(
