@@ -14,15 +14,18 @@ Per collection, `<name>_plan` decides what to read and splits it into
 `partitions` (PartitionQuery on real Firestore, twin ranges where it is missing,
 time windows for incremental reads); `<name>`, one mapped instance per
 partition, reads its part in pages, maps each document (see the README's mapping
-contract) and upserts each batch with an unordered bulk write keyed by the
-document's ids, reading the next page while it writes; `<name>_done` adds the
-parts up. Re-running is safe: nothing is duplicated, and keys that other
-processes added in MongoDB are kept.
+contract), compares each batch with MongoDB and writes only what differs, as an
+unordered bulk write keyed by the document's ids (`$set` of the mapped keys,
+`$unset` of contract keys the source lost), reading the next page while it
+writes; `<name>_done` adds the parts up and settles key conflicts (two source
+documents with one key: one wins, by a fixed rule; the other is a failed
+document). Re-running is safe: nothing is duplicated, unchanged documents are not
+written, and keys that other processes added in MongoDB are kept.
 
 **Modes.** Scheduled runs (hourly unless `FIRESTORE_TO_MONGO_SCHEDULE` says
 otherwise) are `incremental`: conversations and messages are read from their
-change cursor (`updated_at`, `timestamp`) at or after the stored watermark minus
-`lookback_minutes`; users and twins are re-read but only documents whose Firestore
+change cursor (`updated_at`, `timestamp`: a Timestamp, an epoch number or an ISO
+string) at or after the stored watermark minus `lookback_minutes`; users and twins are re-read but only documents whose Firestore
 `update_time` is that recent are written. Without a watermark, a run is full.
 `full` re-reads everything and reports MongoDB documents whose source is gone
 (`prune` deletes them). `since` overrides the watermark for one run.
@@ -44,7 +47,7 @@ reason.
 
 **Summary.** The `summary` task runs even when a collection task failed, logs a
 table per collection (mode, read / inserted / updated / unchanged / skipped /
-failed / warnings / gone / deleted, watermark before and after), returns the same
+failed / conflicts / warnings / gone / deleted, watermark before and after), returns the same
 figures as its XCom, and fails the run when any collection task failed. Each
 `<name>_done` task emits an Asset `mongodb://host:port/db/collection` through the
 AssetAlias `firestore_to_mongo.<collection>`.

@@ -40,7 +40,7 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from include.firestore_to_mongo.mapping import MappedDocument, owns_its_key
+from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document, owns_its_key
 from include.firestore_to_mongo.report import CollectionReport
 from include.firestore_to_mongo.specs import CollectionSpec
 
@@ -230,6 +230,46 @@ def record_conflicts(spec: CollectionSpec, ledger: KeyLedger, report: Collection
             report.conflicts += 1
             report.record_failure(loser.path, reason)
     return winners
+
+
+def rewrite_winners(
+    spec: CollectionSpec,
+    winners: list[Claim],
+    client,
+    writer,
+    report: CollectionReport,
+    batch_size: int,
+    timeout: float,
+) -> None:
+    """Read each winner from Firestore again and write it, comparing as always: a no-op
+    unless a loser overwrote it. One Firestore read per conflicted key."""
+    from google.api_core.retry import Retry
+
+    rewritten = changed = 0
+    for start in range(0, len(winners), batch_size):
+        references = [client.document(winner.path) for winner in winners[start : start + batch_size]]
+        batch = []
+        for snapshot in client.get_all(references, retry=Retry(timeout=timeout), timeout=timeout):
+            path = snapshot.reference.path
+            if not snapshot.exists:
+                log.warning("%s: %s, which won a key conflict, is gone from Firestore", spec.name, path)
+                continue
+            try:
+                batch.append(map_document(spec, path, snapshot.to_dict() or {}))
+            except MappingError as error:
+                report.record_failure(path, str(error))
+        outcome = writer.write(batch)
+        rewritten += len(batch)
+        changed += outcome.inserted + outcome.updated
+        for path, reason in outcome.failures:
+            report.record_failure(path, reason)
+    log.info(
+        "%s: %d key conflicts; wrote their %d winners again (%d had been overwritten by a loser)",
+        spec.name,
+        report.conflicts,
+        rewritten,
+        changed,
+    )
 
 
 def encoded_key_text(spec: CollectionSpec, encoded: str) -> str:

@@ -407,49 +407,20 @@ def _fail_collection(ti, report, reason: str) -> None:
 def _settle_conflicts(spec, config: RunConfig, client, target, report, run_key: str) -> None:
     """Count the run's key conflicts as failures and write each winner once more, so
     that a loser written by a partition that had not yet heard of it never stays."""
-    from google.api_core.retry import Retry
-
-    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, record_conflicts
-    from include.firestore_to_mongo.mapping import MappingError, map_document
+    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, record_conflicts, rewrite_winners
     from include.firestore_to_mongo.mongo_writer import UpsertWriter
 
     winners = record_conflicts(spec, MongoKeyLedger(target.database, run_key, spec.name), report)
-    if not winners:
-        return
-    writer = UpsertWriter(target.database[spec.target], spec)
-    rewritten = changed = 0
-    for start in range(0, len(winners), config.batch_size):
-        paths = [winner.path for winner in winners[start : start + config.batch_size]]
-        snapshots = client.get_all(
-            [client.document(path) for path in paths],
-            retry=Retry(timeout=config.timeout_seconds),
-            timeout=config.timeout_seconds,
+    if winners:
+        rewrite_winners(
+            spec,
+            winners,
+            client,
+            UpsertWriter(target.database[spec.target], spec),
+            report,
+            config.batch_size,
+            config.timeout_seconds,
         )
-        batch = []
-        for snapshot in snapshots:
-            if not snapshot.exists:
-                log.warning(
-                    "%s: %s, which won a key conflict, is gone from Firestore",
-                    spec.name,
-                    snapshot.reference.path,
-                )
-                continue
-            try:
-                batch.append(map_document(spec, snapshot.reference.path, snapshot.to_dict() or {}))
-            except MappingError as error:
-                report.record_failure(snapshot.reference.path, str(error))
-        outcome = writer.write(batch)
-        rewritten += len(batch)
-        changed += outcome.inserted + outcome.updated
-        for path, reason in outcome.failures:
-            report.record_failure(path, reason)
-    log.info(
-        "%s: %d key conflicts; wrote their %d winners again (%d had been overwritten by a loser)",
-        spec.name,
-        report.conflicts,
-        rewritten,
-        changed,
-    )
 
 
 def _partition_reports(ti, collection: str, count: int) -> list[dict]:

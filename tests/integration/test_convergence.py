@@ -348,3 +348,11 @@ def test_a_loser_written_before_its_partition_heard_of_the_winner_is_overwritten
 
     assert result.state == "success", result.task_states
     assert_winners(mongo_db)
+
+
+def test_a_dry_run_reports_the_conflicts_it_sees_and_writes_nothing(conflicting, mongo_db):
+    result = run_dag({"mode": "full", "max_failures": 5, "dry_run": True, "partitions": 1})
+
+    assert result.state == "success", result.task_states
+    assert (result.counts("users")["conflicts"], result.counts("messages")["conflicts"]) == (1, 1)
+    assert mongo_db.list_collection_names() == []
