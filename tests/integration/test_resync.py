@@ -369,3 +369,37 @@ def test_incremental_runs_read_every_cursor_form(seeded, mongo_db, reads, partit
     # users/u1/conversations/c1 (none, out of scope).
     assert result.counts("messages")["without_cursor"] == 3 + 2
     assert result.counts("conversations")["without_cursor"] == 3 + 4
+
+
+def test_an_incremental_run_resumes_in_the_cursor_range_it_stopped_in(seeded, mongo_db, reads, monkeypatch):
+    assert run_dag({"max_failures": 1, "collections": ["messages"]}).state == "success"
+    now = datetime.now(UTC)
+    for name, value in cursor_forms(now).items():
+        seeded.document(f"digital_twins/t1/conversations/{name}/messages/m").set(
+            {"content": name, "timestamp": value}
+        )
+    original_write = mongo_writer.UpsertWriter.write
+    writes = Counter()
+
+    def dies_on_fourth_batch(self, documents):
+        writes["calls"] += 1
+        if writes["calls"] == 4:
+            raise RuntimeError("worker killed")
+        return original_write(self, documents)
+
+    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_on_fourth_batch)
+    reads.clear()
+
+    result = run_dag({"lookback_minutes": 0, "collections": ["messages"], "batch_size": 1, "partitions": 1})
+
+    assert result.state == "success", result.task_states
+    messages = result.counts("messages")
+    assert (messages["read"], messages["inserted"], messages["resumed"]) == (5, 5, True)
+    # One document per range page: the retry re-read the page that died (the fourth
+    # form, in a later range than the first), not the three before it.
+    assert reads["messages"] in (6, 7)
+    written = {
+        doc["message"]
+        for doc in mongo_db.avatar_conversations.find({"conversation_id": {"$in": list(cursor_forms(now))}})
+    }
+    assert written == set(cursor_forms(now))
