@@ -8,52 +8,31 @@ that no longer exists in Firestore.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pymongo.collection import Collection
 
+from include.firestore_to_mongo.mapping import encode_key
+from include.firestore_to_mongo.scratch import ScratchSqlite
+
 SAMPLE_KEYS = 5
 
 
-class KeyLedger:
+class KeyLedger(ScratchSqlite):
     """A set of upsert keys, kept in a temporary SQLite file."""
 
     def __init__(self) -> None:
-        self._directory = tempfile.TemporaryDirectory(prefix="firestore-to-mongo-keys-")
-        self._db = sqlite3.connect(Path(self._directory.name) / "keys.sqlite")
-        self._db.execute("CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        super().__init__("keys", "CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID")
 
     def add(self, keys: Iterable[tuple]) -> None:
-        self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?)", ((_encode(k),) for k in keys))
+        self.db.executemany("INSERT OR IGNORE INTO keys VALUES (?)", ((encode_key(k),) for k in keys))
 
     def missing(self, keys: list[tuple]) -> list[tuple]:
-        encoded = [_encode(key) for key in keys]
-        placeholders = ",".join("?" * len(encoded))
-        found = {
-            row[0] for row in self._db.execute(f"SELECT key FROM keys WHERE key IN ({placeholders})", encoded)
-        }
+        encoded = [encode_key(key) for key in keys]
+        found = {row[0] for row in self.where_in("SELECT key FROM keys WHERE key", encoded)}
         return [key for key, code in zip(keys, encoded, strict=True) if code not in found]
-
-    def close(self) -> None:
-        self._db.close()
-        self._directory.cleanup()
-
-    def __enter__(self) -> KeyLedger:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-
-def _encode(key: tuple) -> str:
-    # JSON tells "1" from 1, as MongoDB does.
-    return json.dumps(list(key), ensure_ascii=False)
 
 
 @dataclass

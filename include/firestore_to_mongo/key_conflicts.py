@@ -29,19 +29,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from pymongo import UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document, owns_its_key
+from include.firestore_to_mongo.mapping import (
+    MappedDocument,
+    MappingError,
+    encode_key,
+    map_document,
+    owns_its_key,
+)
 from include.firestore_to_mongo.report import CollectionReport
+from include.firestore_to_mongo.scratch import ScratchSqlite
 from include.firestore_to_mongo.specs import CollectionSpec
 
 log = logging.getLogger(__name__)
@@ -64,16 +68,11 @@ class Claim:
         return (not self.owner, self.path)
 
 
-def encode_key(key: dict[str, Any]) -> str:
-    # JSON tells "1" from 1, as MongoDB does; keys are strings or integers only.
-    return json.dumps(list(key.values()), ensure_ascii=False)
-
-
 def decode_key(spec: CollectionSpec, encoded: str) -> dict[str, Any]:
     return dict(zip(spec.key_fields, json.loads(encoded), strict=True))
 
 
-class KeyLedger(Protocol):
+class ClaimLedger(Protocol):
     def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
         """Record the claims; return every claim made so far on each of their keys."""
 
@@ -142,33 +141,28 @@ def _claims(found: dict[str, Any]) -> list[Claim]:
     return [Claim(item["p"], item["o"]) for item in found["c"]]
 
 
-class LocalKeyLedger:
+class LocalKeyLedger(ScratchSqlite):
     """A ledger in a temporary SQLite file, for one process (dry runs)."""
 
     def __init__(self) -> None:
-        self._directory = tempfile.TemporaryDirectory(prefix="firestore-to-mongo-claims-")
-        self._db = sqlite3.connect(Path(self._directory.name) / "claims.sqlite")
-        self._db.execute(
-            "CREATE TABLE claims (key TEXT, path TEXT, owner INTEGER, PRIMARY KEY (key, path)) WITHOUT ROWID"
+        super().__init__(
+            "claims",
+            "CREATE TABLE claims (key TEXT, path TEXT, owner INTEGER, PRIMARY KEY (key, path)) WITHOUT ROWID",
         )
 
     def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
-        self._db.executemany(
+        self.db.executemany(
             "INSERT OR IGNORE INTO claims VALUES (?, ?, ?)",
             ((key, claim.path, claim.owner) for key, claim in claims),
         )
-        keys = list({key for key, _ in claims})
         found: dict[str, list[Claim]] = {}
-        # SQLite allows 32,766 parameters; batches are at most 10,000 documents.
-        placeholders = ",".join("?" * len(keys))
-        for key, path, owner in self._db.execute(
-            f"SELECT key, path, owner FROM claims WHERE key IN ({placeholders})", keys
-        ):
+        keys = list({key for key, _ in claims})
+        for key, path, owner in self.where_in("SELECT key, path, owner FROM claims WHERE key", keys):
             found.setdefault(key, []).append(Claim(path, bool(owner)))
         return found
 
     def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT key, path, owner FROM claims WHERE key IN "
             "(SELECT key FROM claims GROUP BY key HAVING count(*) > 1) ORDER BY key"
         )
@@ -182,15 +176,11 @@ class LocalKeyLedger:
         if claims:
             yield current, sorted(claims, key=lambda claim: claim.rank)
 
-    def close(self) -> None:
-        self._db.close()
-        self._directory.cleanup()
-
 
 class ConflictGuard:
     """Claims each batch's keys and lets through only the documents that win so far."""
 
-    def __init__(self, spec: CollectionSpec, ledger: KeyLedger) -> None:
+    def __init__(self, spec: CollectionSpec, ledger: ClaimLedger) -> None:
         self.spec = spec
         self.ledger = ledger
 
@@ -203,8 +193,8 @@ class ConflictGuard:
         the watermark): they claim their keys too, so a changed loser can't
         overwrite an unchanged winner.
         """
-        claims = [(encode_key(doc.key), self._claim(doc.key, doc.path)) for doc in batch]
-        claims += [(encode_key(key), self._claim(key, path)) for key, path in others]
+        claims = [(encode_key(doc.key.values()), self._claim(doc.key, doc.path)) for doc in batch]
+        claims += [(encode_key(key.values()), self._claim(key, path)) for key, path in others]
         known = self.ledger.claim(claims)
         kept = []
         for (key, claim), document in zip(claims, batch, strict=False):
@@ -217,7 +207,7 @@ class ConflictGuard:
         return Claim(path, owns_its_key(self.spec, path, key))
 
 
-def record_conflicts(spec: CollectionSpec, ledger: KeyLedger, report: CollectionReport) -> list[Claim]:
+def record_conflicts(spec: CollectionSpec, ledger: ClaimLedger, report: CollectionReport) -> list[Claim]:
     """Count every losing claimant as a failed document, naming the key and the winner's
     path; return the winners, one per conflicted key."""
     winners = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +37,8 @@ def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> Mappe
 
     Raises MappingError when the document can't be migrated.
     """
-    fields: dict[str, Any] = upsert_key(spec, path, data)
+    key = upsert_key(spec, path, data)
+    fields: dict[str, Any] = dict(key)
     warnings: list[str] = []
 
     for target, source in spec.copied.items():
@@ -49,7 +52,6 @@ def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> Mappe
     if spec.derives_message_type:
         fields["type"] = message_type(data)
 
-    key = {name: fields[name] for name in spec.key_fields}
     _check_encodable(fields)
     return MappedDocument(path=path, key=key, fields=fields, warnings=warnings)
 
@@ -71,6 +73,12 @@ def upsert_key(spec: CollectionSpec, path: str, data: dict[str, Any]) -> dict[st
         if not isinstance(value, KEY_TYPES) or isinstance(value, bool):
             raise MappingError(f"{name} must be a string or an integer, not {type(value).__name__}")
     return {name: key[name] for name in spec.key_fields}
+
+
+def encode_key(values: Iterable[Any]) -> str:
+    """A key's values as text, for ledgers: JSON tells "1" from 1, as MongoDB does (keys
+    are strings or integers only)."""
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 def owns_its_key(spec: CollectionSpec, path: str, key: dict[str, Any]) -> bool:

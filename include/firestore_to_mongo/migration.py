@@ -65,11 +65,10 @@ def migrate_collection(
         report.pages += 1
         report.read += len(page.documents)
         report.out_of_scope += page.out_of_scope
-        wanted = [doc for doc in page.documents if keep is None or keep(doc)]
-        report.skipped += len(page.documents) - len(wanted)
+        wanted, left_alone = _split(page.documents, keep)
+        report.skipped += len(left_alone)
         batch = _map_documents(spec, wanted, report)
         if conflicts is not None:
-            left_alone = [doc for doc in page.documents if keep is not None and not keep(doc)]
             batch = conflicts.winners(batch, _keys(spec, left_alone))
         if batch:
             outcome = writer.write(batch)
@@ -88,6 +87,18 @@ def migrate_collection(
             "/".join(segment or "{id}" for segment in spec.path_shape),
         )
     return report
+
+
+def _split(
+    documents: list[SourceDocument], keep: Callable[[SourceDocument], bool] | None
+) -> tuple[list[SourceDocument], list[SourceDocument]]:
+    """(to write, to leave alone): `keep` asked once per document."""
+    if keep is None:
+        return documents, []
+    wanted, left_alone = [], []
+    for document in documents:
+        (wanted if keep(document) else left_alone).append(document)
+    return wanted, left_alone
 
 
 def _keys(spec: CollectionSpec, documents: list[SourceDocument]) -> list[tuple[dict, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from include.firestore_to_mongo.paths import PathShape
 
@@ -38,7 +39,7 @@ class CollectionSpec:
     # This is the one place to change a cursor.
     cursor_field: str | None = None
 
-    @property
+    @cached_property
     def contract_keys(self) -> frozenset[str]:
         """The named keys the contract writes (the `copied_prefixes` keys come on top)."""
         derived = ("type",) if self.derives_message_type else ()

@@ -322,29 +322,32 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
     # A real run's ledger is shared by the partitions and outlives a retry; a dry run
     # writes nothing, so its ledger is this partition's own, and counted here.
     ledger = LocalKeyLedger() if config.dry_run else MongoKeyLedger(target.database, run_key, spec.name)
-    migrate_collection(
-        spec,
-        prefetched(
-            read_pages(
-                client,
-                spec,
-                config.batch_size,
-                config.timeout_seconds,
-                since=fromisoformat_or_none(plan["read_since"]),
-                resume_after=resume_after,
-                partition=partition,
-                limiter=_limiter(config, partition.count),
-            )
-        ),
-        (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec),
-        report,
-        keep=changed_since(write_since) if write_since else None,
-        on_page_written=save_checkpoint,
-        conflicts=ConflictGuard(spec, ledger),
-    )
-    if config.dry_run:
-        record_conflicts(spec, ledger, report)
-        ledger.close()
+    try:
+        migrate_collection(
+            spec,
+            prefetched(
+                read_pages(
+                    client,
+                    spec,
+                    config.batch_size,
+                    config.timeout_seconds,
+                    since=fromisoformat_or_none(plan["read_since"]),
+                    resume_after=resume_after,
+                    partition=partition,
+                    limiter=_limiter(config, partition.count),
+                )
+            ),
+            (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec),
+            report,
+            keep=changed_since(write_since) if write_since else None,
+            on_page_written=save_checkpoint,
+            conflicts=ConflictGuard(spec, ledger),
+        )
+        if config.dry_run:
+            record_conflicts(spec, ledger, report)
+    finally:
+        if config.dry_run:
+            ledger.close()
     report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
     report.status = "ok"
     return report

@@ -50,6 +50,20 @@ def reads(monkeypatch) -> Counter:
     return counts
 
 
+def kill_the_worker_at_write(monkeypatch, call: int) -> None:
+    """Make the `call`-th batch write of the run die once, as a killed worker would."""
+    original_write = mongo_writer.UpsertWriter.write
+    writes = Counter()
+
+    def dies_once(self, documents):
+        writes["calls"] += 1
+        if writes["calls"] == call:
+            raise RuntimeError("worker killed")
+        return original_write(self, documents)
+
+    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_once)
+
+
 def watermarks(mongo_db) -> dict[str, datetime]:
     return {doc["_id"]: doc["watermark"] for doc in mongo_db[WATERMARKS].find()}
 
@@ -121,16 +135,7 @@ def test_dry_run_and_failed_tasks_leave_watermarks_alone(seeded, mongo_db):
 
 
 def test_an_interrupted_task_resumes_from_its_last_written_page(seeded, mongo_db, reads, monkeypatch):
-    original_write = mongo_writer.UpsertWriter.write
-    writes = Counter()
-
-    def dies_on_third_batch(self, documents):
-        writes["calls"] += 1
-        if writes["calls"] == 3:
-            raise RuntimeError("worker killed")
-        return original_write(self, documents)
-
-    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_on_third_batch)
+    kill_the_worker_at_write(monkeypatch, 3)
 
     result = run_dag({"mode": "full", "collections": ["messages"], "batch_size": 1, "partitions": 1})
 
@@ -378,16 +383,7 @@ def test_an_incremental_run_resumes_in_the_cursor_range_it_stopped_in(seeded, mo
         seeded.document(f"digital_twins/t1/conversations/{name}/messages/m").set(
             {"content": name, "timestamp": value}
         )
-    original_write = mongo_writer.UpsertWriter.write
-    writes = Counter()
-
-    def dies_on_fourth_batch(self, documents):
-        writes["calls"] += 1
-        if writes["calls"] == 4:
-            raise RuntimeError("worker killed")
-        return original_write(self, documents)
-
-    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_on_fourth_batch)
+    kill_the_worker_at_write(monkeypatch, 4)
     reads.clear()
 
     result = run_dag({"lookback_minutes": 0, "collections": ["messages"], "batch_size": 1, "partitions": 1})
