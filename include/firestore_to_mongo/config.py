@@ -11,6 +11,9 @@ from include.firestore_to_mongo.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.timestamps import to_bson_datetime
 
 MODES = ("full", "incremental")
+# The verify DAG's depths, cheapest first.
+DEPTHS = ("counts", "keys", "full")
+MAX_SAMPLE_SIZE = 1_000_000
 MAX_BATCH_SIZE = 10_000
 MAX_TIMEOUT_SECONDS = 3_600
 MAX_PARTITIONS = 64
@@ -175,12 +178,7 @@ class RunConfig:
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> RunConfig:
         """Validate `params` (defaults fill gaps) and raise ParamError naming every bad one."""
-        values = {name: params.get(name, schema["default"]) for name, schema in PARAM_SCHEMAS.items()}
-        problems = [
-            f"{name}: {problem}" for name, value in values.items() if (problem := _problem(name, value))
-        ]
-        if problems:
-            raise ParamError("invalid params: " + "; ".join(problems))
+        values = validated(PARAM_SCHEMAS, params)
         return cls(
             dry_run=values["dry_run"],
             mode=values["mode"],
@@ -197,6 +195,15 @@ class RunConfig:
             max_reads_per_second=values["max_reads_per_second"],
             max_failures=values["max_failures"],
         )
+
+
+def validated(schemas: Mapping[str, dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of `schemas`' params (defaults fill gaps); ParamError names every bad one."""
+    values = {name: params.get(name, schema["default"]) for name, schema in schemas.items()}
+    problems = [f"{name}: {problem}" for name, value in values.items() if (problem := _problem(name, value))]
+    if problems:
+        raise ParamError("invalid params: " + "; ".join(problems))
+    return values
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -222,7 +229,7 @@ def _is_int(value: Any) -> bool:
 
 def _problem(name: str, value: Any) -> str | None:
     match name:
-        case "dry_run" | "prune":
+        case "dry_run" | "prune" | "repair":
             ok = isinstance(value, bool)
             expected = "true or false"
         case "since":
@@ -260,9 +267,15 @@ def _problem(name: str, value: Any) -> str | None:
         case "firestore_conn_id" | "mongo_conn_id":
             ok = isinstance(value, str) and bool(value)
             expected = "a connection id"
-        case "max_failures":
+        case "max_failures" | "max_reported":
             ok = _is_int(value) and value >= 0
             expected = "an integer ≥ 0"
+        case "depth":
+            ok = value in DEPTHS
+            expected = f"one of {', '.join(DEPTHS)}"
+        case "sample_size":
+            ok = value is None or (_is_int(value) and 1 <= value <= MAX_SAMPLE_SIZE)
+            expected = f"empty or an integer from 1 to {MAX_SAMPLE_SIZE:,}"
         case _:
             return None
     return None if ok else f"{value!r} is not {expected}"

@@ -12,6 +12,7 @@ reports from the very same comparison.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import bson
@@ -90,23 +91,39 @@ def _removable(name: str) -> bool:
     return "." not in name and not name.startswith("$")
 
 
-class _Comparer:
+class Comparer:
     """Looks a batch's keys up in MongoDB and works out each document's change."""
 
     def __init__(self, collection: Collection, spec: CollectionSpec) -> None:
         # Dates outside Python's range, written by someone else, must not break the read.
-        options = collection.codec_options.with_options(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+        options = collection.codec_options.with_options(
+            datetime_conversion=DatetimeConversion.DATETIME_AUTO, tz_aware=True, tzinfo=UTC
+        )
         self.collection = collection.with_options(codec_options=options)
         self.spec = spec
 
     def changes(self, documents: list[MappedDocument]) -> list[Change]:
+        return [
+            compare(self.spec, doc, found)
+            for doc, found in zip(documents, self.stored(documents), strict=True)
+        ]
+
+    def stored(
+        self, documents: list[MappedDocument], projection: dict[str, Any] | None = None
+    ) -> list[dict[str, Any] | None]:
+        """What MongoDB holds under each document's key (None: nothing), in one find;
+        `projection` (which must keep the key fields) narrows what is read."""
+        if not documents:
+            return []
         keys = [self._key(doc.key) for doc in documents]
         if len(set(keys)) != len(keys):
             # Key conflicts are resolved before a batch is written; two writes of one
             # key in an unordered bulk write would race.
             raise ValueError(f"{self.spec.name}: a batch holds one key twice")
-        stored = {self._key(found): found for found in self.collection.find(self._query(documents))}
-        return [compare(self.spec, doc, stored.get(key)) for doc, key in zip(documents, keys, strict=True)]
+        stored = {
+            self._key(found): found for found in self.collection.find(self._query(documents), projection)
+        }
+        return [stored.get(key) for key in keys]
 
     def _key(self, document: dict[str, Any]) -> tuple:
         return tuple(document.get(name) for name in self.spec.key_fields)
@@ -125,7 +142,7 @@ class _Comparer:
         return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
-class UpsertWriter(_Comparer):
+class UpsertWriter(Comparer):
     """Writes what differs, keyed by the collection's upsert key.
 
     Updates, never replacements, so keys that other processes added to a Mongo
@@ -167,7 +184,7 @@ class UpsertWriter(_Comparer):
         return outcome
 
 
-class DryRunPreview(_Comparer):
+class DryRunPreview(Comparer):
     """The same comparison as UpsertWriter, writing nothing.
 
     Looking keys up with find() creates no collection and no index.

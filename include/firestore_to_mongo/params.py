@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.sdk import Param
 
 from include.firestore_to_mongo.config import PARAM_SCHEMAS
 
 
-def dag_params() -> dict[str, Param]:
+def dag_params(schemas: dict[str, dict[str, Any]] = PARAM_SCHEMAS) -> dict[str, Param]:
     return {
         name: Param(schema["default"], **{k: v for k, v in schema.items() if k != "default"})
-        for name, schema in PARAM_SCHEMAS.items()
+        for name, schema in schemas.items()
     }

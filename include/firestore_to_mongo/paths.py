@@ -24,3 +24,16 @@ def ids_from_path(path: str, shape: PathShape) -> tuple[str, ...] | None:
         elif segment != expected:
             return None
     return tuple(ids)
+
+
+def path_from_ids(ids: tuple[str, ...], shape: PathShape) -> str | None:
+    """The path of `shape` that carries `ids` (the inverse of ids_from_path), or None
+    when they can't be document ids."""
+    if len(ids) != shape.count(None) or not all(_is_document_id(value) for value in ids):
+        return None
+    filled = iter(ids)
+    return "/".join(segment if segment is not None else next(filled) for segment in shape)
+
+
+def _is_document_id(value: object) -> bool:
+    return isinstance(value, str) and value not in ("", ".", "..") and "/" not in value

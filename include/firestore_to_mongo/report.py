@@ -97,15 +97,20 @@ def missing_report(collection: str, status: str) -> dict[str, Any]:
     return {key: None for _, key in COLUMNS} | {"collection": collection, "status": status}
 
 
-def render_table(rows: list[dict[str, Any]]) -> str:
-    """A fixed-width text table, readable in a task log."""
-    header = [heading for heading, _ in COLUMNS]
-    body = [[_cell(row.get(key)) for _, key in COLUMNS] for row in rows]
+def render_table(
+    rows: list[dict[str, Any]],
+    columns: tuple[tuple[str, str], ...] = COLUMNS,
+    text_columns: set[str] = TEXT_COLUMNS,
+) -> str:
+    """A fixed-width text table, readable in a task log: `columns` are (heading, key),
+    numbers right-aligned, `text_columns` left-aligned."""
+    header = [heading for heading, _ in columns]
+    body = [[_cell(row.get(key)) for _, key in columns] for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            cell.ljust(width) if heading in TEXT_COLUMNS else cell.rjust(width)
+            cell.ljust(width) if heading in text_columns else cell.rjust(width)
             for heading, cell, width in zip(header, cells, widths, strict=True)
         ).rstrip()
 

@@ -81,16 +81,23 @@ def plan_read(spec: CollectionSpec, config: RunConfig, watermark: datetime | Non
     return ReadPlan("incremental", None, start, find_deleted=False)
 
 
-def _config_for(collection: str, params: Mapping[str, Any]) -> RunConfig:
-    from airflow.sdk.exceptions import AirflowSkipException
+def config_for(collection: str, params: Mapping[str, Any], config_class=RunConfig):
+    """The run's validated params (a `config_class`), skipping collections it leaves out."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-    config = RunConfig.from_params(params)
+    from include.firestore_to_mongo.config import ParamError
+
+    try:
+        config = config_class.from_params(params)
+    except ParamError as error:
+        # A bad param stays bad: fail now, without retries.
+        raise AirflowFailException(str(error)) from error
     if collection not in config.collections:
         raise AirflowSkipException(f"{collection} is not in this run's collections")
     return config
 
 
-def _firestore(config: RunConfig):
+def firestore_client(config: RunConfig):
     """The Firestore client, and a name for its project and database."""
     from firestore_hook import FirestoreClientHook
 
@@ -99,7 +106,7 @@ def _firestore(config: RunConfig):
     return client, f"{client.project}/{hook._get_field('database') or '(default)'}"
 
 
-class _Target:
+class TargetSession:
     """The Mongo target for one task, with backend errors turned into one clear error."""
 
     def __init__(self, config: RunConfig) -> None:
@@ -127,7 +134,7 @@ class _Target:
             raise TargetUnavailableError(f"MongoDB refused an operation: {error}") from error
 
 
-def _limiter(config: RunConfig, partitions: int):
+def read_limiter(config: RunConfig, partitions: int):
     """A reader's limiter: its 1/partitions share of the run's read rate, if one is set."""
     from include.firestore_to_mongo.rate_limit import ReadRateLimiter
 
@@ -136,7 +143,7 @@ def _limiter(config: RunConfig, partitions: int):
     return ReadRateLimiter(config.max_reads_per_second, share=1 / partitions)
 
 
-def _run_key(ti) -> str:
+def run_key_of(ti) -> str:
     return f"{ti.dag_id}/{ti.run_id}"
 
 
@@ -145,19 +152,15 @@ def _run_key(ti) -> str:
 
 def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list[dict[str, Any]]:
     """Decide full or incremental for `collection` and split its read into partitions."""
-    from google.api_core.exceptions import GoogleAPIError
-
-    from include.firestore_to_mongo.firestore_reader import SourceUnavailableError
-    from include.firestore_to_mongo.partitions import plan_partitions
     from include.firestore_to_mongo.run_state import WatermarkStore
 
-    config = _config_for(collection, params)
+    config = config_for(collection, params)
     spec = SPECS[collection]
-    client, source = _firestore(config)
-    with _Target(config) as target:
+    client, source = firestore_client(config)
+    with TargetSession(config) as target:
         stored = WatermarkStore(target.database).get(collection)
         if not config.dry_run:
-            _forget_abandoned_runs(target.database, _run_key(ti), collection)
+            _forget_abandoned_runs(target.database, run_key_of(ti), collection)
     if stored is not None and stored.source != source:
         log.warning(
             "%s: the stored watermark is for Firestore %s, not %s: ignoring it",
@@ -168,15 +171,7 @@ def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list
         stored = None
     plan = plan_read(spec, config, stored.value if stored else None)
     now = datetime.now(UTC)
-    try:
-        partitions = plan_partitions(
-            client, spec, config.partitions, plan.read_since, now, config.timeout_seconds
-        )
-    except GoogleAPIError as error:
-        raise SourceUnavailableError(
-            f"splitting {collection} into partitions: Firestore failed within "
-            f"{config.timeout_seconds} s: {error}"
-        ) from error
+    partitions = split(client, spec, config, plan.read_since, now)
     log.info(
         "%s: %s, %d partition(s) by %s; watermark %s",
         collection,
@@ -196,6 +191,22 @@ def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list
         "source": source,
     }
     return [{"plan": shared, "partition": partition.to_dict()} for partition in partitions]
+
+
+def split(client, spec: CollectionSpec, config, read_since: datetime | None, now: datetime) -> list:
+    """The collection's read split into up to `config.partitions` partitions."""
+    from google.api_core.exceptions import GoogleAPIError
+
+    from include.firestore_to_mongo.firestore_reader import SourceUnavailableError
+    from include.firestore_to_mongo.partitions import plan_partitions
+
+    try:
+        return plan_partitions(client, spec, config.partitions, read_since, now, config.timeout_seconds)
+    except GoogleAPIError as error:
+        raise SourceUnavailableError(
+            f"splitting {spec.name} into partitions: Firestore failed within "
+            f"{config.timeout_seconds} s: {error}"
+        ) from error
 
 
 def _forget_abandoned_runs(database, run_key: str, collection: str) -> None:
@@ -235,12 +246,12 @@ def migrate_partition_task(
     """Read, map and write one partition, checkpointing after every written page."""
     from include.firestore_to_mongo.partitions import Partition
 
-    config = _config_for(collection, params)
+    config = config_for(collection, params)
     partition = Partition.from_dict(work["partition"])
-    client, _ = _firestore(config)
-    with _Target(config) as target:
+    client, _ = firestore_client(config)
+    with TargetSession(config) as target:
         report = _migrate_partition(
-            SPECS[collection], config, work["plan"], partition, client, target, _run_key(ti)
+            SPECS[collection], config, work["plan"], partition, client, target, run_key_of(ti)
         )
     figures = report.to_dict() | {"partition": partition.index}
     too_many = report.failed > config.max_failures
@@ -334,7 +345,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
                     since=fromisoformat_or_none(plan["read_since"]),
                     resume_after=resume_after,
                     partition=partition,
-                    limiter=_limiter(config, partition.count),
+                    limiter=read_limiter(config, partition.count),
                 )
             ),
             (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec),
@@ -372,10 +383,10 @@ def finish_collection_task(
 ) -> dict[str, Any]:
     """Add the partitions up, settle key conflicts, find deleted sources, move the
     watermark, emit the Asset."""
-    config = _config_for(collection, params)
+    config = config_for(collection, params)
     spec = SPECS[collection]
     work = ti.xcom_pull(task_ids=f"{collection}_plan") or []
-    parts = _partition_reports(ti, collection, len(work))
+    parts = partition_reports(ti, collection, len(work))
     report = combine_partitions(collection, config, work[0]["plan"] if work else None, parts)
     missing = len(work) - len(parts)
     if not work or missing > 0:
@@ -385,15 +396,15 @@ def finish_collection_task(
             "its plan task failed" if not work else f"{missing} of {len(work)} partitions did not finish",
         )
     plan = work[0]["plan"]
-    client, _ = _firestore(config)
-    with _Target(config) as target:
+    client, _ = firestore_client(config)
+    with TargetSession(config) as target:
         if not config.dry_run:
-            _settle_conflicts(spec, config, client, target, report, _run_key(ti))
+            _settle_conflicts(spec, config, client, target, report, run_key_of(ti))
         if any(part["status"] != "ok" for part in parts) or report.failed > config.max_failures:
             _fail_collection(
                 ti, report, f"{report.failed} documents failed, more than max_failures={config.max_failures}"
             )
-        _finish(spec, config, plan, report, client, target, _run_key(ti))
+        _finish(spec, config, plan, report, client, target, run_key_of(ti))
     if outlet_events is not None and not config.dry_run:
         from airflow.sdk import Asset, AssetAlias
 
@@ -426,7 +437,7 @@ def _settle_conflicts(spec, config: RunConfig, client, target, report, run_key: 
         )
 
 
-def _partition_reports(ti, collection: str, count: int) -> list[dict]:
+def partition_reports(ti, collection: str, count: int) -> list[dict]:
     """The figures each partition pushed, leaving out those that pushed none (crashed)."""
     if count == 0:
         return []
@@ -474,7 +485,7 @@ def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key
             report.stale_note = f"{failed} documents failed, so their keys are unknown"
         else:
             ledger, unknown = ledger_from_source(
-                client, spec, config.batch_size, config.timeout_seconds, _limiter(config, 1)
+                client, spec, config.batch_size, config.timeout_seconds, read_limiter(config, 1)
             )
             with ledger:
                 if unknown:

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import ROOT
 
 DAG_ID = "firestore_to_mongo"
+VERIFY_DAG_ID = "firestore_to_mongo_verify"
 COLLECTION_TASKS = {"users", "digital_twins", "conversations", "messages"}
 
 
@@ -27,12 +28,24 @@ def dag(dagbag):
     return dagbag.dags[DAG_ID]
 
 
+@pytest.fixture(scope="module")
+def verify_dag(dagbag):
+    return dagbag.dags[VERIFY_DAG_ID]
+
+
+@pytest.fixture(scope="module", params=[DAG_ID, VERIFY_DAG_ID])
+def any_dag(request, dagbag):
+    """Each of the package's DAGs: both have the same shape."""
+    return dagbag.dags[request.param]
+
+
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert list(dagbag.dag_ids) == [DAG_ID]
+    assert sorted(dagbag.dag_ids) == [DAG_ID, VERIFY_DAG_ID]
 
 
-def test_task_ids_and_dependencies(dag):
+def test_task_ids_and_dependencies(any_dag):
+    dag = any_dag
     plans = {f"{name}_plan" for name in COLLECTION_TASKS}
     dones = {f"{name}_done" for name in COLLECTION_TASKS}
     assert set(dag.task_ids) == COLLECTION_TASKS | plans | dones | {"summary"}
@@ -44,7 +57,8 @@ def test_task_ids_and_dependencies(dag):
         assert dag.get_task(f"{name}_done").trigger_rule == "all_done"
 
 
-def test_collection_work_is_mapped_over_partitions_with_a_concurrency_cap(dag):
+def test_collection_work_is_mapped_over_partitions_with_a_concurrency_cap(any_dag):
+    dag = any_dag
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     for name in COLLECTION_TASKS:
@@ -53,7 +67,8 @@ def test_collection_work_is_mapped_over_partitions_with_a_concurrency_cap(dag):
         assert task.max_active_tis_per_dag == 4
 
 
-def test_retries_backoff_catchup_tags_and_docs(dag):
+def test_retries_backoff_catchup_tags_and_docs(any_dag):
+    dag = any_dag
     for task in dag.tasks:
         assert task.retries >= 2, task.task_id
         assert task.retry_exponential_backoff
@@ -63,8 +78,8 @@ def test_retries_backoff_catchup_tags_and_docs(dag):
     assert "Firestore" in dag.doc_md
 
 
-def test_every_param_has_a_title_and_a_description(dag):
-    for name, param in dag.params.items():
+def test_every_param_has_a_title_and_a_description(any_dag):
+    for name, param in any_dag.params.items():
         assert param.schema.get("title"), name
         assert param.description, name
 
@@ -174,16 +189,24 @@ def test_hourly_by_default_and_runs_never_overlap(dag):
     assert dag.schedule == "@hourly"
 
 
-@pytest.mark.parametrize(("setting", "expected"), [("*/15 * * * *", "*/15 * * * *"), ("none", "None")])
-def test_schedule_comes_from_the_environment(setting, expected):
+@pytest.mark.parametrize(
+    ("dag_id", "variable", "setting", "expected"),
+    [
+        (DAG_ID, "FIRESTORE_TO_MONGO_SCHEDULE", "*/15 * * * *", "*/15 * * * *"),
+        (DAG_ID, "FIRESTORE_TO_MONGO_SCHEDULE", "none", "None"),
+        (VERIFY_DAG_ID, "FIRESTORE_TO_MONGO_VERIFY_SCHEDULE", "@daily", "@daily"),
+        (VERIFY_DAG_ID, "FIRESTORE_TO_MONGO_VERIFY_SCHEDULE", "none", "None"),
+    ],
+)
+def test_schedule_comes_from_the_environment(dag_id, variable, setting, expected):
     script = textwrap.dedent(
         f"""
         from airflow.dag_processing.dagbag import DagBag
-        dag = DagBag(dag_folder={str(ROOT / "dags")!r}).dags["firestore_to_mongo"]
+        dag = DagBag(dag_folder={str(ROOT / "dags")!r}).dags[{dag_id!r}]
         print("SCHEDULE", dag.schedule)
         """
     )
-    env = dict(os.environ, FIRESTORE_TO_MONGO_SCHEDULE=setting)
+    env = dict(os.environ, **{variable: setting})
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
     )
@@ -195,3 +218,76 @@ def test_each_collection_task_reports_an_asset_alias(dag):
 
     for name in COLLECTION_TASKS:
         assert dag.get_task(f"{name}_done").outlets == [AssetAlias(f"firestore_to_mongo.{name}")]
+
+
+# --- the verify DAG ---------------------------------------------------------------------
+
+
+def test_verify_is_manual_by_default_and_runs_never_overlap(verify_dag):
+    assert verify_dag.schedule is None
+    assert verify_dag.max_active_runs == 1
+    assert verify_dag.catchup is False
+
+
+def test_verify_param_defaults(verify_dag):
+    assert verify_dag.params.validate() == {
+        "depth": "full",
+        "sample_size": None,
+        "repair": False,
+        "prune": False,
+        "max_reported": 20,
+        "collections": ["users", "digital_twins", "conversations", "messages"],
+        "mongo_db": None,
+        "firestore_conn_id": "google_cloud_default",
+        "mongo_conn_id": "mongo_default",
+        "batch_size": 500,
+        "partitions": 4,
+        "timeout_seconds": 60,
+        "max_reads_per_second": None,
+    }
+
+
+def test_verify_shares_the_migration_params_it_names(dag, verify_dag):
+    for name in ("collections", "mongo_db", "firestore_conn_id", "mongo_conn_id", "batch_size", "partitions"):
+        assert verify_dag.params.get_param(name).schema == dag.params.get_param(name).schema, name
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("depth", "deep"),
+        ("sample_size", 0),
+        ("sample_size", 1_000_001),
+        ("sample_size", "10"),
+        ("repair", "yes"),
+        ("prune", 1),
+        ("max_reported", -1),
+        ("batch_size", 0),
+    ],
+)
+def test_bad_verify_param_values_are_rejected(verify_dag, name, value):
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = ParamsDict(verify_dag.params)
+    with pytest.raises(ParamValidationError):  # noqa: PT012 - either step may reject it
+        params[name] = value
+        params.validate()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("depth", "counts"),
+        ("depth", "keys"),
+        ("sample_size", 1),
+        ("sample_size", 1_000_000),
+        ("max_reported", 0),
+    ],
+)
+def test_good_verify_param_values_are_accepted(verify_dag, name, value):
+    from airflow.sdk.definitions.param import ParamsDict
+
+    params = ParamsDict(verify_dag.params)
+    params[name] = value
+    assert params.validate()[name] == value

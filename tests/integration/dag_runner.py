@@ -9,6 +9,7 @@ from typing import Any
 from tests.conftest import ROOT
 
 DAG_ID = "firestore_to_mongo"
+VERIFY_DAG_ID = "firestore_to_mongo_verify"
 
 
 @dataclass
@@ -17,6 +18,8 @@ class DagRunResult:
     task_states: dict[str, str]
     # task_id → its return_value XCom
     xcoms: dict[str, Any]
+    # task_id → the most attempts any of its instances made
+    tries: dict[str, int] | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -26,7 +29,7 @@ class DagRunResult:
         return self.summary["collections"][collection]
 
 
-def _load_dag():
+def _load_dag(dag_id: str):
     # Parsed afresh for every run: running a task in-process merges the run's
     # conf into the task's params, so a reused DAG object would leak one run's
     # conf into the next.
@@ -34,7 +37,7 @@ def _load_dag():
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors
-    dag = bag.get_dag(DAG_ID)
+    dag = bag.get_dag(dag_id)
     # Retries stay on, but without the production back-off: a failing task is
     # retried at once instead of keeping the test waiting for minutes.
     for task in dag.tasks:
@@ -43,24 +46,26 @@ def _load_dag():
     return dag
 
 
-def run_dag(conf: dict[str, Any] | None = None) -> DagRunResult:
+def run_dag(conf: dict[str, Any] | None = None, dag_id: str = DAG_ID) -> DagRunResult:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    dag_run = _load_dag().test(run_conf=conf or {})
+    dag_run = _load_dag(dag_id).test(run_conf=conf or {})
     with create_session() as session:
         states: dict[str, set[str]] = {}
+        tries: dict[str, int] = {}
         for ti in dag_run.get_task_instances(session=session):
             states.setdefault(ti.task_id, set()).add(str(ti.state))
+            tries[ti.task_id] = max(tries.get(ti.task_id, 0), ti.try_number)
         # A mapped task's state: its worst instance's.
         task_states = {task_id: _worst(found) for task_id, found in states.items()}
         rows = session.query(XComModel).filter(
-            XComModel.dag_id == DAG_ID,
+            XComModel.dag_id == dag_id,
             XComModel.run_id == dag_run.run_id,
             XComModel.key == "return_value",
         )
         xcoms = {row.task_id: row.value for row in rows}
-    return DagRunResult(state=str(dag_run.state), task_states=task_states, xcoms=xcoms)
+    return DagRunResult(state=str(dag_run.state), task_states=task_states, xcoms=xcoms, tries=tries)
 
 
 def _worst(states: set[str]) -> str:
