@@ -1,6 +1,6 @@
 """`make demo` and `make demo-down`: the whole migration on local stand-ins.
 
-    python -m devtools.demo up     # start the emulator and Mongo, seed, run the DAG, print the summary
+    python -m devtools.demo up     # start the emulator and Mongo, seed, run the DAG and the verify, print both
     python -m devtools.demo down   # stop what `up` started
 
 Firestore is the real emulator; MongoDB is mongoeco with its SQLite engine, so
@@ -71,20 +71,13 @@ def up() -> int:
         step("Creating the Airflow metadata database (.demo/airflow)")
         subprocess.run([*airflow, "db", "migrate"], env=env, check=True, capture_output=True)
 
-    step("Running the DAG: airflow dags test firestore_to_mongo (log: .demo/dag-run.log)")
-    started = time.monotonic()
-    with open(DEMO / "dag-run.log", "w") as log:
-        run = subprocess.run(
-            # mongoeco's SQLite engine needs tens of seconds for a batch once a collection
-            # holds thousands of documents; a real MongoDB never comes near this timeout.
-            [*airflow, "dags", "test", "firestore_to_mongo", "--conf", '{"timeout_seconds": 900}'],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    print(f"   finished in {time.monotonic() - started:.0f} s, exit code {run.returncode}")
-
-    print_summary()
+    # mongoeco's SQLite engine needs tens of seconds for a batch once a collection holds
+    # thousands of documents; a real MongoDB never comes near this timeout.
+    conf = '{"timeout_seconds": 900}'
+    migrated = run_dag(airflow, env, "firestore_to_mongo", conf, "dag-run.log")
+    print_summary("firestore_to_mongo")
+    verified = run_dag(airflow, env, "firestore_to_mongo_verify", conf, "verify-run.log")
+    print_summary("firestore_to_mongo_verify")
     print(
         f"""
 The data stays in MongoDB (mongoeco on 127.0.0.1:{MONGO_PORT}, database '{DATABASE}') until `make demo-down`.
@@ -95,31 +88,53 @@ The Firestore emulator is on 127.0.0.1:{FIRESTORE_PORT} (project '{PROJECT}').
 Run `make demo` again for an incremental re-run (the watermarks stay in .demo/mongo.sqlite):
 nothing is duplicated. `make demo-down && rm -rf .demo` starts from scratch."""
     )
+    return migrated or verified
+
+
+def run_dag(airflow: list[str], env: dict[str, str], dag_id: str, conf: str, log_name: str) -> int:
+    step(f"Running airflow dags test {dag_id} (log: .demo/{log_name})")
+    started = time.monotonic()
+    with open(DEMO / log_name, "w") as log:
+        run = subprocess.run(
+            [*airflow, "dags", "test", dag_id, "--conf", conf], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    print(f"   finished in {time.monotonic() - started:.0f} s, exit code {run.returncode}")
     return run.returncode
 
 
-def print_summary() -> None:
+def print_summary(dag_id: str) -> None:
+    """The table (and notes) of the DAG's latest summary XCom."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     from include.firestore_to_mongo.report import render_notes, render_table
+    from include.firestore_to_mongo.verify_report import render_verify_notes, render_verify_table
 
     with create_session() as session:
         row = (
             session.query(XComModel)
-            .filter(XComModel.dag_id == "firestore_to_mongo", XComModel.task_id == "summary")
+            .filter(XComModel.dag_id == dag_id, XComModel.task_id == "summary")
             .order_by(XComModel.timestamp.desc())
             .first()
         )
         figures = row.value if row else None
     if not figures:
-        print("\nNo summary was recorded; see .demo/dag-run.log")
+        print(f"\nNo summary of {dag_id} was recorded; see its log under .demo/")
         return
     rows = list(figures["collections"].values())
-    print("\nFirestore → MongoDB summary\n")
-    print(render_table(rows))
-    for note in render_notes(rows):
+    if dag_id == "firestore_to_mongo":
+        title, table, notes = "Firestore → MongoDB summary", render_table(rows), render_notes(rows)
+    else:
+        title, table, notes = (
+            "Verify: MongoDB against Firestore",
+            render_verify_table(rows),
+            render_verify_notes(rows),
+        )
+    print(f"\n{title}\n")
+    print(table)
+    for note in notes:
         print(f"- {note}")
+    print()
 
 
 def down(quiet: bool = False) -> None:

@@ -310,3 +310,45 @@ def test_bad_param_combinations_fail_before_any_work(seeded, mongo_db, conf, mes
     # Failed at once, without retries, touching nothing.
     assert {tries for task, tries in result.tries.items() if task.endswith("_plan")} == {1}
     assert mongo_db.list_collection_names() == []
+
+
+def test_a_retried_partition_counts_and_records_each_difference_once(migrated, mongo_db, monkeypatch):
+    tamper(migrated, mongo_db)
+    original = verify.PartitionVerifier.recheck
+    attempts = []
+
+    def dies_once_after_recording(self, client, batch_size, timeout):
+        original(self, client, batch_size, timeout)
+        attempts.append(self.spec.name)
+        if self.spec.name == "messages" and attempts.count("messages") == 1:
+            raise RuntimeError("worker killed after storing its records")
+
+    monkeypatch.setattr(verify.PartitionVerifier, "recheck", dies_once_after_recording)
+
+    result = run_verify({"collections": ["messages"], "partitions": 1})
+
+    assert attempts.count("messages") == 2
+    assert result.tries["messages"] == 2
+    messages = result.counts("messages")
+    assert (messages["missing"], messages["extra"], messages["different"]) == (0, 1, 2)
+    assert findings(mongo_db, "messages") == sorted(EXPECTED["messages"], key=repr)
+
+
+def test_counts_leave_out_other_paths_and_count_numeric_ids(
+    firestore_client, airflow_db, airflow_connections, mongo_db
+):
+    """Firestore sorts `__id<n>__` ids before string ids: the count's name range starts below them."""
+    for path in (
+        "digital_twins/__id7__/conversations/c/messages/m",
+        "digital_twins/t/conversations/__id-3__/messages/m",
+        "digital_twins/t/conversations/c/messages/m",
+        "users/u/conversations/c/messages/m",  # not migrated
+        "digital_twins_archive/t/conversations/c/messages/m",  # not migrated
+    ):
+        firestore_client.document(path).set({"content": "x"})
+
+    result = run_verify({"depth": "counts", "collections": ["messages"]})
+
+    assert result.counts("messages")["source_count"] == 3
+    assert result.counts("messages")["target_count"] == 0
+    assert result.state == "failed"
