@@ -60,8 +60,10 @@ def sample_pages(
     open_ranges = list(range(len(ranges)))
     remaining = size
     while remaining > 0 and open_ranges:
-        for turn, index in enumerate(list(open_ranges)):
-            quota = math.ceil(remaining / (len(open_ranges) - turn)) if remaining else 0
+        # One pass over the ranges still open: each takes an even share of what is left.
+        this_pass = list(open_ranges)
+        for turn, index in enumerate(this_pass):
+            quota = math.ceil(remaining / (len(this_pass) - turn))
             while quota > 0:
                 wanted = min(page_size, quota)
                 page = next(
