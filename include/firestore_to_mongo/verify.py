@@ -191,7 +191,7 @@ class PartitionVerifier:
                 difference = self._difference(document, stored)
                 if document.path in moving or _digest(stored) != first_stored[document.path]:
                     difference.kind = CHANGED
-                    difference.reason = "changed while the verify ran, and again when re-checked"
+                    difference.reason = "it changed while the verify ran (in Firestore or in MongoDB)"
                     found.append(difference)
                 else:
                     confirmed.append((difference, document))
@@ -311,7 +311,9 @@ def find_extras(
 
     comparer = Comparer(collection, spec)
     for keys in stale_keys(collection, spec.key_fields, ledger, batch_size):
-        keys = [dict(zip(spec.key_fields, key, strict=True)) for key in keys]
+        # One key twice means MongoDB holds two documents with it (only possible without
+        # the migration's unique index): look it up once.
+        keys = [dict(zip(spec.key_fields, key, strict=True)) for key in dict.fromkeys(keys)]
         appeared = _sources_now(spec, client, keys, timeout)
         still = _present(comparer, spec, keys)
         differences = []

@@ -104,6 +104,10 @@ class DifferenceStore:
     def prepare(self) -> None:
         self.records.create_index([("run_id", ASCENDING), ("collection", ASCENDING), ("path", ASCENDING)])
 
+    def clear_run(self) -> None:
+        """Forget what an earlier attempt of this run stored for the collection."""
+        self.records.delete_many(self._own)
+
     def clear_partition(self) -> None:
         """Forget what an earlier attempt of this partition stored: a retry starts over."""
         self.records.delete_many(self._own | {"partition": self.partition})

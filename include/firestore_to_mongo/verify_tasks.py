@@ -54,7 +54,7 @@ class VerifyFailedError(RuntimeError):
 
 def plan_verify_task(collection: str, params: Mapping[str, Any], ti) -> list[dict[str, Any]]:
     """Split the collection's read into partitions (none for counts, one for a sample)."""
-    from include.firestore_to_mongo.key_conflicts import drop_other_ledgers
+    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, drop_other_ledgers
     from include.firestore_to_mongo.partitions import Partition
     from include.firestore_to_mongo.verify_store import DifferenceStore
 
@@ -66,9 +66,14 @@ def plan_verify_task(collection: str, params: Mapping[str, Any], ti) -> list[dic
         return []
     client, _ = firestore_client(config)
     with TargetSession(config) as target:
-        DifferenceStore(target.database, ti.run_id, collection).prepare()
-        # One verify at a time (max_active_runs=1): another run's ledger is abandoned.
+        # A run starts clean, even when it is cleared and run again: its findings so far,
+        # its own key ledger, and those that failed runs of this DAG left (one verify runs
+        # at a time, max_active_runs=1).
+        store = DifferenceStore(target.database, ti.run_id, collection)
+        store.prepare()
+        store.clear_run()
         drop_other_ledgers(target.database, run_key_of(ti), collection)
+        MongoKeyLedger(target.database, run_key_of(ti), collection).drop()
     partitions = [Partition(0, 1, "sample")] if config.sampled else split(client, spec, config, None, now)
     log.info(
         "%s: depth %s%s, %d partition(s) by %s",
