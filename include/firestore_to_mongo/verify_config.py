@@ -111,7 +111,7 @@ def _combination_problems(values: dict[str, Any]) -> list[str]:
     if values["sample_size"] is not None and values["depth"] != "full":
         problems.append("sample_size: a sample compares content, so it needs depth full")
     if values["repair"] and values["depth"] == "counts":
-        problems.append("repair: counts don't say which documents to repair; use depth keys or full")
+        problems.append("repair: counts don't say which documents to repair (use depth keys or full)")
     if values["prune"] and not values["repair"]:
         problems.append("prune: deleting extra documents is part of a repair; set repair too")
     if values["prune"] and values["sample_size"] is not None:

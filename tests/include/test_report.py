@@ -492,3 +492,69 @@ def test_render_notes_rows_in_order() -> None:
         "messages: deleted sources not checked: resumed",
     ]
     assert render_notes([]) == []
+
+
+CUSTOM_COLUMNS = (("name", "collection"), ("docs", "count"), ("note", "remark"))
+
+
+@pytest.mark.parametrize(
+    ("text_columns", "expected"),
+    [
+        pytest.param(
+            {"name", "note"},
+            [
+                "name      docs  note",
+                "--------  ----  ------",
+                "users       12  ok",
+                "messages     1  longer",
+            ],
+            id="text-left-numbers-right",
+        ),
+        pytest.param(
+            set(),
+            [
+                "    name  docs    note",
+                "--------  ----  ------",
+                "   users    12      ok",
+                "messages     1  longer",
+            ],
+            id="all-right-aligned",
+        ),
+        pytest.param(
+            {"name", "docs", "note"},
+            [
+                "name      docs  note",
+                "--------  ----  ------",
+                "users     12    ok",
+                "messages  1     longer",
+            ],
+            id="all-left-aligned",
+        ),
+        pytest.param(
+            {"collection", "remark"},
+            [
+                "    name  docs    note",
+                "--------  ----  ------",
+                "   users    12      ok",
+                "messages     1  longer",
+            ],
+            id="text-columns-name-headings-not-keys",
+        ),
+    ],
+)
+def test_render_table_custom_columns(text_columns: set[str], expected: list[str]) -> None:
+    rows = [
+        {"collection": "users", "count": 12, "remark": "ok", "not_a_column": "hidden"},
+        {"collection": "messages", "count": 1, "remark": "longer"},
+    ]
+    assert render_table(rows, CUSTOM_COLUMNS, text_columns).splitlines() == expected
+
+
+def test_render_table_custom_columns_format_cells_and_fill_gaps() -> None:
+    columns = (("a", "a"), ("b", "b"), ("c", "c"), ("d", "d"))
+    table = render_table([{"a": 1234567, "b": 2.26, "c": True}], columns, {"d"})
+    assert table.splitlines() == [
+        "        a    b    c  d",
+        "---------  ---  ---  -",
+        "1,234,567  2.3  yes  -",
+    ]
