@@ -1,4 +1,5 @@
-"""The in-process measurements: bare reads, bare writes, and the mapping's CPU cost."""
+"""The in-process measurements: bare reads (Firestore, and MongoDB by key), bare writes,
+and the mapping's CPU cost."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from include.firestore_to_mongo.specs import MESSAGES
 
 PAGE_SIZE = 1000
 WRITE_BATCH = 1000
+KEY_BATCH = 1000
 CPU_PASSES = 3
 
 
@@ -49,6 +51,33 @@ def raw_write(collection, documents: list[MappedDocument]) -> int:
         ]
         upserted += collection.bulk_write(requests, ordered=False).upserted_count
     return upserted
+
+
+def key_queries(documents: list[MappedDocument]) -> list[dict]:
+    """One find filter per 1,000 keys, in Firestore's name order (the order the verify
+    reads pages in), each shaped as the product's Comparer._query builds it: one clause
+    per conversation, its message ids in an $in (a single clause needs no $or)."""
+    *parents, last = MESSAGES.key_fields
+    ordered = sorted(documents, key=lambda doc: doc.path)
+    queries = []
+    for start in range(0, len(ordered), KEY_BATCH):
+        ids: dict[tuple, list] = {}
+        for doc in ordered[start : start + KEY_BATCH]:
+            ids.setdefault(tuple(doc.key[name] for name in parents), []).append(doc.key[last])
+        clauses = [
+            dict(zip(parents, parent, strict=True)) | {last: {"$in": found}} for parent, found in ids.items()
+        ]
+        queries.append(clauses[0] if len(clauses) == 1 else {"$or": clauses})
+    return queries
+
+
+def raw_read_by_keys(collection, queries: list[dict]) -> int:
+    """One find per filter, each cursor read to its end; return how many documents came back."""
+    count = 0
+    for query in queries:
+        for _ in collection.find(query):
+            count += 1
+    return count
 
 
 def mapping_cpu_seconds(sources: list[tuple[str, dict]]) -> float:

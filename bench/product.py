@@ -1,9 +1,11 @@
-"""The product end to end: `airflow dags test firestore_to_mongo` in a subprocess.
+"""A DAG end to end: `airflow dags test <dag_id>` in a subprocess. The bench runs the
+migration (`firestore_to_mongo`) and its verify (`firestore_to_mongo_verify`) this way.
 
 Same environment as `make demo` (devtools/demo.py): its own AIRFLOW_HOME (under
 .bench/, migrated once), the repository's dags/ and plugins/, and the two
 connections given as AIRFLOW_CONN_* variables. The run's figures are read
-afterwards from the summary task's XCom in the Airflow database.
+afterwards from the summary task's XCom in the Airflow database: both DAGs'
+`summary` returns {"collections": {name: figures}}.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 
 from bench.rss import PeakRss
 
-DAG_ID = "firestore_to_mongo"
+MIGRATE_DAG_ID = "firestore_to_mongo"
+VERIFY_DAG_ID = "firestore_to_mongo_verify"
 
 
 def airflow_environment(
@@ -53,7 +56,8 @@ def migrate_metadata_db(env: dict[str, str]) -> bool:
 
 
 @dataclass
-class ProductRun:
+class DagRun:
+    dag_id: str
     returncode: int
     seconds: float
     # Peak RSS of the `airflow dags test` process and its descendants, sampled every 50 ms.
@@ -64,8 +68,8 @@ class ProductRun:
     messages: dict[str, Any]
 
 
-def run_dag(env: dict[str, str], conf: dict[str, Any], log_path: Path) -> ProductRun:
-    command = [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "--conf", json.dumps(conf)]
+def run_dag(env: dict[str, str], dag_id: str, conf: dict[str, Any], log_path: Path) -> DagRun:
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, "--conf", json.dumps(conf)]
     started_at = datetime.now(UTC)
     started = time.monotonic()
     with open(log_path, "w") as log:
@@ -79,8 +83,9 @@ def run_dag(env: dict[str, str], conf: dict[str, Any], log_path: Path) -> Produc
                 process.kill()
                 process.wait()
     seconds = time.monotonic() - started
-    figures = read_summary(env, started_at)
-    return ProductRun(
+    figures = read_summary(env, dag_id, started_at)
+    return DagRun(
+        dag_id=dag_id,
         returncode=returncode,
         seconds=seconds,
         peak_rss=sampler.peak,
@@ -90,8 +95,11 @@ def run_dag(env: dict[str, str], conf: dict[str, Any], log_path: Path) -> Produc
     )
 
 
-def read_summary(env: dict[str, str], since: datetime) -> dict[str, Any] | None:
-    """The newest summary XCom written after `since`, as devtools/demo.py reads it."""
+def read_summary(env: dict[str, str], dag_id: str, since: datetime) -> dict[str, Any] | None:
+    """`dag_id`'s newest summary XCom written after `since`, as devtools/demo.py reads it.
+
+    The verify's summary task pushes its figures before it fails a run, so a failed
+    verify has them too."""
     # Airflow reads its configuration on import: point this process at the bench's home first.
     for name in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES"):
         os.environ[name] = env[name]
@@ -102,7 +110,7 @@ def read_summary(env: dict[str, str], since: datetime) -> dict[str, Any] | None:
         row = (
             session.query(XComModel)
             .filter(
-                XComModel.dag_id == DAG_ID,
+                XComModel.dag_id == dag_id,
                 XComModel.task_id == "summary",
                 XComModel.key == "return_value",
             )

@@ -1,5 +1,6 @@
 """`make bench`: seed the Firestore emulator, then measure, in one run, the bare read and
-write rates, the naive baseline, the product end to end, and the mapping's CPU cost.
+write rates, the naive baseline, the product end to end, the mapping's CPU cost, a bare
+read of the migrated documents from MongoDB by key, and the verify DAG end to end.
 
     PYTHONPATH=. .venv/bin/python -m bench          # BENCH_N, BENCH_MONGODB_URI, BENCH_PARTITIONS
     BENCH_RSS=1 PYTHONPATH=. .venv/bin/python -m bench   # peak RSS of the DAG at 5,000 and 40,000 messages
@@ -25,7 +26,14 @@ import psutil
 
 from bench import data, naive_baseline, phases
 from bench.cpu import CpuMeter, CpuPhase
-from bench.product import ProductRun, airflow_environment, migrate_metadata_db, run_dag
+from bench.product import (
+    MIGRATE_DAG_ID,
+    VERIFY_DAG_ID,
+    DagRun,
+    airflow_environment,
+    migrate_metadata_db,
+    run_dag,
+)
 from bench.rss import PeakRss, mb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +46,7 @@ CPU_SAMPLE = 20_000
 
 TARGET_VS_BASELINE = 4.0
 TARGET_VS_RAW = 0.8
+TARGET_VERIFY_VS_RAW = 0.7
 TARGET_CPU_RATE = 30_000
 TARGET_RSS_RATIO = 1.2
 
@@ -60,6 +69,8 @@ def main() -> int:
     else:
         print(f"messages {n:,} (BENCH_N)")
     print(f"DAG conf {json.dumps(dag_conf(partitions))}")
+    if not rss_mode:
+        print(f"verify conf {json.dumps(verify_conf(partitions))}")
     if partitions is not None:
         print(f"partitions {partitions} (BENCH_PARTITIONS)")
     else:
@@ -127,6 +138,7 @@ class Bench:
 
         sources = list(data.messages(n))
         documents = phases.map_all(sources)  # before timing: this phase is the writes alone
+        key_queries = phases.key_queries(documents)  # for the read by keys, after the product
         collection = self.fresh_database("raw_write")[phases.MESSAGES.target]
         phases.create_key_index(collection)
         with self.measure() as m:
@@ -149,22 +161,51 @@ class Bench:
         cpu_rate = row("map_document + BSON (CPU-s, 1 core)", len(cpu_sources), m)
         del cpu_sources
 
-        run, m = self.product("product", n)
+        database = self.fresh_database("product").name
+        run, m = self.dag_run(MIGRATE_DAG_ID, dag_conf(self.partitions), database, "product")
         product_rate = row("product: DAG, whole subprocess", run.messages.get("read", 0), m)
-        task = Measurement(seconds=run.messages.get("seconds") or 0.0)
-        row("product: messages task (its summary)", run.messages.get("read", 0), task)
-        ok = self.check_product(run, n)
-        for phase, count in (("raw read", read), ("raw write", written), ("naive baseline", migrated)):
+        row("product: messages task (its summary)", run.messages.get("read", 0), task_measurement(run))
+        ok = self.check_product(run, database, n)
+
+        # The product's database, as the product left it: what the verify reads next.
+        with self.measure() as m:
+            read_back = phases.raw_read_by_keys(self.mongo[database][phases.MESSAGES.target], key_queries)
+        keys_read_rate = row("raw MongoDB read by keys (1,000/find)", read_back, m)
+        del key_queries
+
+        verify, m = self.dag_run(VERIFY_DAG_ID, verify_conf(self.partitions), database, "verify")
+        row("verify: DAG, whole subprocess", verify.messages.get("read", 0), m)
+        verify_rate = row(
+            "verify: messages task (its summary)", verify.messages.get("read", 0), task_measurement(verify)
+        )
+        ok = self.check_verify(verify, n) and ok
+
+        counts = (
+            ("raw read", read),
+            ("raw write", written),
+            ("naive baseline", migrated),
+            ("raw MongoDB read by keys", read_back),
+        )
+        for phase, count in counts:
             if count != n:
                 print(f"WARNING: the {phase} handled {count:,} messages, not {n:,}")
                 ok = False
-        print_footnotes(run)
+        print_footnotes(run, verify)
 
         raw_floor = min(raw_read_rate, raw_write_rate)
+        read_floor = min(raw_read_rate, keys_read_rate)
         self.verdicts = [
             verdict("product ÷ naive baseline", _ratio(product_rate, baseline_rate), TARGET_VS_BASELINE, "×"),
             verdict("product ÷ min(raw read, raw write)", _ratio(product_rate, raw_floor), TARGET_VS_RAW, ""),
             verdict("map_document + BSON docs/s per core", cpu_rate, TARGET_CPU_RATE, " docs/CPU-s"),
+            verdict(
+                "verify messages task ÷ min(raw read, raw MongoDB read by keys)",
+                _ratio(verify_rate, read_floor),
+                TARGET_VERIFY_VS_RAW,
+                "",
+            ),
+            f"verify messages task: {verify_rate:,.0f} docs/s; raw read: {raw_read_rate:,.0f} docs/s; "
+            f"raw MongoDB read by keys: {keys_read_rate:,.0f} docs/s",
         ]
         return 0 if ok else 1
 
@@ -176,9 +217,10 @@ class Bench:
         for n in RSS_SIZES:
             self.emulator.wipe(PROJECT)
             self.seed(n, quiet=True)
-            run, m = self.product(f"rss_{n}", n)
+            database = self.fresh_database(f"rss_{n}").name
+            run, m = self.dag_run(MIGRATE_DAG_ID, dag_conf(self.partitions), database, f"rss_{n}")
             row(f"product at N={n:,}: whole subprocess", run.messages.get("read", 0), m)
-            ok = self.check_product(run, n) and ok
+            ok = self.check_product(run, database, n) and ok
             peaks.append(run.peak_rss)
         print_footnotes(run)
         ratio = _ratio(peaks[-1], peaks[0])
@@ -212,33 +254,34 @@ class Bench:
                 f"{data.TWINS} twins, {data.USERS} users) in {seconds:.1f} s"
             )
 
-    def product(self, label: str, n: int) -> tuple[ProductRun, Measurement]:
-        database = self.fresh_database(label).name
+    def dag_run(self, dag_id: str, conf: dict, database: str, label: str) -> tuple[DagRun, Measurement]:
+        """`airflow dags test dag_id` against MongoDB database `database`; its log is
+        .bench/dag-run-<label>.log."""
         env = airflow_environment(
             ROOT, WORK / "airflow", self.emulator.address, PROJECT, self.mongo_conn(database)
         )
         if migrate_metadata_db(env):
             print(f"(created the Airflow metadata database in {WORK / 'airflow'})")
         with self.cpu.phase(client_is_subprocess=True) as cpu:
-            run = run_dag(env, dag_conf(self.partitions), WORK / f"dag-run-{label}.log")
+            run = run_dag(env, dag_id, conf, WORK / f"dag-run-{label}.log")
         measurement = Measurement(run.seconds, run.peak_rss, cpu, f"DAG process tree ({run.processes_seen})")
         return run, measurement
 
-    def check_product(self, run: ProductRun, n: int) -> bool:
-        database = self.mongo[run_database(run)]
-        stored = database[phases.MESSAGES.target].count_documents({})
-        problems = []
-        if run.returncode != 0:
-            problems.append(f"airflow dags test exited with {run.returncode}")
-        if not run.messages:
-            problems.append("no summary XCom for messages was recorded")
-        elif run.messages.get("status") not in (None, "ok"):
-            problems.append(f"the messages task's status is {run.messages.get('status')!r}")
+    def check_product(self, run: DagRun, database: str, n: int) -> bool:
+        stored = self.mongo[database][phases.MESSAGES.target].count_documents({})
+        problems = run_problems(run, ("ok",))
         if stored != n:
-            problems.append(f"{database.name}.{phases.MESSAGES.target} holds {stored:,} documents, not {n:,}")
-        for problem in problems:
-            print(f"WARNING: {problem} (log: {run.log_path})")
-        return not problems
+            problems.append(f"{database}.{phases.MESSAGES.target} holds {stored:,} documents, not {n:,}")
+        return report_problems(run, problems)
+
+    def check_verify(self, run: DagRun, n: int) -> bool:
+        """The verify found the product's N messages all there and all equal."""
+        problems = run_problems(run, ("verified",))
+        if run.messages:
+            for name in ("compared", "equal"):
+                if run.messages.get(name) != n:
+                    problems.append(f"the verify's messages {name} is {run.messages.get(name)!r}, not {n:,}")
+        return report_problems(run, problems)
 
     def fresh_database(self, label: str):
         name = DB_PREFIX + label
@@ -262,8 +305,34 @@ def dag_conf(partitions: int | None) -> dict:
     return conf
 
 
-def run_database(run: ProductRun) -> str:
-    return DB_PREFIX + run.log_path.stem.removeprefix("dag-run-")
+def verify_conf(partitions: int | None) -> dict:
+    conf = {"depth": "full", "collections": ["messages"], "batch_size": 1000, "timeout_seconds": 900}
+    if partitions is not None:
+        conf["partitions"] = partitions
+    return conf
+
+
+def run_problems(run: DagRun, good_status: tuple[str, ...]) -> list[str]:
+    """What went wrong with a DAG run, from its exit status and its messages figures."""
+    problems = []
+    if run.returncode != 0:
+        problems.append(f"airflow dags test {run.dag_id} exited with {run.returncode}")
+    if not run.messages:
+        problems.append(f"no summary XCom for messages was recorded by {run.dag_id}")
+    elif run.messages.get("status") not in (None, *good_status):
+        problems.append(f"{run.dag_id}: the messages task's status is {run.messages.get('status')!r}")
+    return problems
+
+
+def report_problems(run: DagRun, problems: list[str]) -> bool:
+    for problem in problems:
+        print(f"WARNING: {problem} (log: {run.log_path})")
+    return not problems
+
+
+def task_measurement(run: DagRun) -> Measurement:
+    """The messages figures' own seconds (partitions summed; for the verify, plus messages_done)."""
+    return Measurement(seconds=run.messages.get("seconds") or 0.0)
 
 
 @dataclass
@@ -294,14 +363,15 @@ def row(label: str, docs: int, measurement: Measurement) -> float:
     return rate
 
 
-def print_footnotes(run: ProductRun | None) -> None:
+def print_footnotes(*runs: DagRun | None) -> None:
     print()
     print("peak RSS: psutil samples every 50 ms; 'this process' is the bench itself (in-process phases),")
     print("  'DAG process tree (k)' the airflow dags test process plus its descendants (k processes seen).")
     print("CPU-s: user+system seconds during the phase of the client (the bench, or the DAG subprocess),")
     print("  the Firestore emulator (gcloud + java) and mongoeco ('-' with BENCH_MONGODB_URI).")
-    if run is not None:
-        print(f"DAG log: {run.log_path}")
+    for run in runs:
+        if run is not None:
+            print(f"DAG log: {run.log_path}")
     print()
 
 
