@@ -120,16 +120,6 @@ class MongoKeyLedger:
     def drop(self) -> None:
         self.collection.drop()
 
-    def key_count(self) -> int:
-        """How many distinct keys were claimed."""
-        return self.collection.count_documents({})
-
-    def missing(self, keys: list[tuple]) -> list[tuple]:
-        """The keys (value tuples) nobody claimed, looked up in one find."""
-        encoded = [encode_key(key) for key in keys]
-        found = {item["_id"] for item in self.collection.find({"_id": {"$in": encoded}}, {"_id": 1})}
-        return [key for key, code in zip(keys, encoded, strict=True) if code not in found]
-
 
 def ledger_name(run_key: str, collection: str) -> str:
     # Hashed: run ids hold characters and lengths a collection name can't. The DAG's
@@ -181,6 +171,16 @@ class LocalKeyLedger(ScratchSqlite):
             found.setdefault(key, []).append(Claim(path, bool(owner)))
         return found
 
+    def key_count(self) -> int:
+        """How many distinct keys were claimed."""
+        return self.db.execute("SELECT count(DISTINCT key) FROM claims").fetchone()[0]
+
+    def missing(self, keys: list[tuple]) -> list[tuple]:
+        """The keys (value tuples) nobody claimed."""
+        encoded = [encode_key(key) for key in keys]
+        found = {row[0] for row in self.where_in("SELECT DISTINCT key FROM claims WHERE key", encoded)}
+        return [key for key, code in zip(keys, encoded, strict=True) if code not in found]
+
     def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
         rows = self.db.execute(
             "SELECT key, path, owner FROM claims WHERE key IN "
@@ -213,7 +213,7 @@ class ConflictGuard:
         the watermark): they claim their keys too, so a changed loser can't
         overwrite an unchanged winner.
         """
-        claims = [(encode_key(doc.key.values()), self._claim(doc.key, doc.path)) for doc in batch]
+        claims = self.claims(batch)
         claims += [(encode_key(key.values()), self._claim(key, path)) for key, path in others]
         known = self.ledger.claim(claims)
         kept = []
@@ -222,6 +222,10 @@ class ConflictGuard:
             if best == claim:
                 kept.append(document)
         return kept
+
+    def claims(self, batch: list[MappedDocument]) -> list[tuple[str, Claim]]:
+        """(encoded key, claim) of each document."""
+        return [(encode_key(doc.key.values()), self._claim(doc.key, doc.path)) for doc in batch]
 
     def _claim(self, key: dict[str, Any], path: str) -> Claim:
         return Claim(path, owns_its_key(self.spec, path, key))

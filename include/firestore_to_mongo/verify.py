@@ -1,9 +1,10 @@
 """Compare MongoDB with Firestore as the contract maps it, name each difference, repair it.
 
 A partition reads its source documents in pages (the migration's reader), maps each
-one (the migration's mapping), claims its key in the run's key ledger (the
-migration's conflict rule), and looks the page's keys up in MongoDB with one find
-(the migration's comparer). What compares equal is done. Everything else is a
+one (the migration's mapping), claims its key (the migration's conflict rule, on a
+ledger on local disk; the page's keys also go to the run's key journal in one
+insert), and looks the page's keys up in MongoDB with one find (the migration's
+comparer). What compares equal is done. Everything else is a
 candidate, kept on local disk, and re-checked once at the end of the partition:
 the source is read again by path and MongoDB by key. A candidate whose source
 changed after the verify started (its update_time), or changed between the two
@@ -12,8 +13,9 @@ reads, or whose MongoDB document changed between the two reads, is
 `missing` or `different`, and with `repair` they are written by the migration's
 writer and compared once more before they count as repaired.
 
-`<name>_done` then settles key conflicts, looks for extra documents (MongoDB keys
-that no source document claimed in this run), re-checks those, and prunes them.
+`<name>_done` then folds the journal into a ledger on local disk, settles key
+conflicts across partitions, looks for extra documents (MongoDB keys that no source
+document claimed in this run), re-checks those, and prunes them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.api_core.retry import Retry
 
 from include.firestore_to_mongo.firestore_reader import Page
-from include.firestore_to_mongo.key_conflicts import ConflictGuard, MongoKeyLedger, decode_key
+from include.firestore_to_mongo.key_conflicts import ConflictGuard, LocalKeyLedger, decode_key
 from include.firestore_to_mongo.mapping import (
     MappedDocument,
     MappingError,
@@ -52,6 +54,7 @@ from include.firestore_to_mongo.verify_store import (
     UNMAPPABLE,
     Difference,
     DifferenceStore,
+    KeyJournal,
 )
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,7 @@ class PartitionVerifier:
         started: datetime,
         store: DifferenceStore,
         report: VerifyReport,
+        journal: KeyJournal,
         writer=None,
     ) -> None:
         self.spec = spec
@@ -119,6 +123,8 @@ class PartitionVerifier:
         self.started = _nanoseconds(started)
         self.store = store
         self.report = report
+        # Where the keys read go, for `<name>_done`'s look for extra documents and conflicts.
+        self.journal = journal
         # The migration's UpsertWriter when repairing, else None.
         self.writer = writer
         self.candidates = Candidates()
@@ -141,7 +147,9 @@ class PartitionVerifier:
                 self.store.add([Difference(UNMAPPABLE, None, source.path, reason=shorten(str(error)))])
                 continue
             update_times[source.path] = _nanoseconds(source.update_time)
-        # Only the best claimant of a key is compared; `<name>_done` names the others.
+        self.journal.append(self.guard.claims(mapped))
+        # Only the best claimant of a key (that this partition knows of) is compared;
+        # `<name>_done` names the others, across partitions.
         winners = self.guard.winners(mapped)
         for document, stored in zip(winners, self._stored(winners), strict=True):
             self.report.compared += 1
@@ -262,7 +270,7 @@ class PartitionVerifier:
 
 
 def settle_conflicts(
-    spec: CollectionSpec, ledger: MongoKeyLedger, store: DifferenceStore, report: VerifyReport
+    spec: CollectionSpec, ledger: LocalKeyLedger, store: DifferenceStore, report: VerifyReport
 ) -> list:
     """Name each key conflict's losers (not compared: the contract migrates the winner),
     and take back what a partition recorded for a loser before it heard of the winner.
@@ -295,7 +303,7 @@ def settle_conflicts(
 def find_extras(
     spec: CollectionSpec,
     collection,
-    ledger: MongoKeyLedger,
+    ledger: LocalKeyLedger,
     client,
     store: DifferenceStore,
     report: VerifyReport,

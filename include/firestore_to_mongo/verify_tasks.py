@@ -54,9 +54,8 @@ class VerifyFailedError(RuntimeError):
 
 def plan_verify_task(collection: str, params: Mapping[str, Any], ti) -> list[dict[str, Any]]:
     """Split the collection's read into partitions (none for counts, one for a sample)."""
-    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, drop_other_ledgers
     from include.firestore_to_mongo.partitions import Partition
-    from include.firestore_to_mongo.verify_store import DifferenceStore
+    from include.firestore_to_mongo.verify_store import DifferenceStore, KeyJournal
 
     config = config_for(collection, params, VerifyConfig)
     spec = SPECS[collection]
@@ -67,13 +66,15 @@ def plan_verify_task(collection: str, params: Mapping[str, Any], ti) -> list[dic
     client, _ = firestore_client(config)
     with TargetSession(config) as target:
         # A run starts clean, even when it is cleared and run again: its findings so far,
-        # its own key ledger, and those that failed runs of this DAG left (one verify runs
-        # at a time, max_active_runs=1).
+        # its key journal, and those that failed runs left (one verify runs at a time,
+        # max_active_runs=1).
         store = DifferenceStore(target.database, ti.run_id, collection)
         store.prepare()
         store.clear_run()
-        drop_other_ledgers(target.database, run_key_of(ti), collection)
-        MongoKeyLedger(target.database, run_key_of(ti), collection).drop()
+        journal = KeyJournal(target.database, run_key_of(ti), collection)
+        journal.prepare()
+        journal.drop()
+        KeyJournal.drop_other_runs(target.database, run_key_of(ti), collection)
     partitions = [Partition(0, 1, "sample")] if config.sampled else split(client, spec, config, None, now)
     log.info(
         "%s: depth %s%s, %d partition(s) by %s",
@@ -113,19 +114,21 @@ def verify_partition_task(
 
 def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client, target, run_id, run_key):
     from include.firestore_to_mongo.firestore_reader import read_pages
-    from include.firestore_to_mongo.key_conflicts import ConflictGuard, MongoKeyLedger
+    from include.firestore_to_mongo.key_conflicts import ConflictGuard, LocalKeyLedger
     from include.firestore_to_mongo.mongo_writer import Comparer, UpsertWriter
     from include.firestore_to_mongo.prefetch import prefetched
     from include.firestore_to_mongo.progress import ProgressLog
     from include.firestore_to_mongo.sampling import sample_pages
     from include.firestore_to_mongo.verify import PartitionVerifier
-    from include.firestore_to_mongo.verify_store import DifferenceStore
+    from include.firestore_to_mongo.verify_store import DifferenceStore, KeyJournal
 
     label = f"{spec.name}[{partition.index}]" if partition.count > 1 else spec.name
     full = config.depth == "full"
     store = DifferenceStore(target.database, run_id, spec.name, partition.index)
-    # A retry starts the partition over; its key claims are kept (claiming twice is a no-op).
+    journal = KeyJournal(target.database, run_key, spec.name, partition.index)
+    # A retry starts the partition over.
     store.clear_partition()
+    journal.clear_partition()
     collection = target.database[spec.target]
     writer = None
     if config.repair:
@@ -136,10 +139,11 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
         spec,
         full,
         Comparer(collection, spec),
-        ConflictGuard(spec, MongoKeyLedger(target.database, run_key, spec.name)),
+        ConflictGuard(spec, LocalKeyLedger()),
         datetime.fromisoformat(plan["started"]),
         store,
         report,
+        journal,
         writer,
     )
     limiter = read_limiter(config, partition.count)
@@ -183,6 +187,7 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
         verifier.recheck(client, config.batch_size, config.timeout_seconds)
     finally:
         verifier.close()
+        verifier.guard.ledger.close()
     return report
 
 
@@ -193,10 +198,10 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
     """Add the partitions up, settle key conflicts, find (and prune) extra documents,
     count both sides."""
     from include.firestore_to_mongo.firestore_reader import count_on_paths
-    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, rewrite_winners
+    from include.firestore_to_mongo.key_conflicts import rewrite_winners
     from include.firestore_to_mongo.mongo_writer import UpsertWriter
     from include.firestore_to_mongo.verify import find_extras, settle_conflicts
-    from include.firestore_to_mongo.verify_store import DifferenceStore
+    from include.firestore_to_mongo.verify_store import DifferenceStore, KeyJournal
 
     config = config_for(collection, params, VerifyConfig)
     spec = SPECS[collection]
@@ -224,28 +229,29 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
             report.source_count = report.read
         if config.depth != "counts":
             store = DifferenceStore(target.database, ti.run_id, collection)
-            ledger = MongoKeyLedger(target.database, run_key_of(ti), collection)
-            winners = settle_conflicts(spec, ledger, store, report)
-            if config.repair and winners:
-                # A partition may have repaired a loser before it heard of the winner.
-                writer = UpsertWriter(documents, spec)
-                rewrite_winners(
-                    spec, winners, client, writer, report, config.batch_size, config.timeout_seconds
-                )
-            report.compared = ledger.key_count()
-            if not config.sampled:
-                find_extras(
-                    spec,
-                    documents,
-                    ledger,
-                    client,
-                    store,
-                    report,
-                    config.batch_size,
-                    config.timeout_seconds,
-                    prune=config.prune,
-                )
-            ledger.drop()
+            journal = KeyJournal(target.database, run_key_of(ti), collection)
+            with journal.ledger() as ledger:
+                winners = settle_conflicts(spec, ledger, store, report)
+                if config.repair and winners:
+                    # A partition may have repaired a loser before it heard of the winner.
+                    writer = UpsertWriter(documents, spec)
+                    rewrite_winners(
+                        spec, winners, client, writer, report, config.batch_size, config.timeout_seconds
+                    )
+                report.compared = ledger.key_count()
+                if not config.sampled:
+                    find_extras(
+                        spec,
+                        documents,
+                        ledger,
+                        client,
+                        store,
+                        report,
+                        config.batch_size,
+                        config.timeout_seconds,
+                        prune=config.prune,
+                    )
+            journal.drop()
         report.target_count = documents.count_documents({})
     report.seconds = round(report.seconds + time.monotonic() - started, 3)
     report.settle()
