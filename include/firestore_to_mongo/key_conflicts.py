@@ -122,25 +122,15 @@ class MongoKeyLedger:
 
 
 def ledger_name(run_key: str, collection: str) -> str:
-    # Hashed: run ids hold characters and lengths a collection name can't. The DAG's
-    # own part keeps one DAG's clean-up off another DAG's ledgers (a verify can run
-    # while the migration does).
-    return f"{_dag_prefix(run_key, collection)}{_digest(run_key, 20)}"
-
-
-def _dag_prefix(run_key: str, collection: str) -> str:
-    return f"{LEDGER_PREFIX}{collection}.{_digest(run_key.split('/', 1)[0], 6)}."
-
-
-def _digest(text: str, length: int) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+    # Hashed: run ids hold characters and lengths a collection name can't.
+    return f"{LEDGER_PREFIX}{collection}.{hashlib.sha256(run_key.encode()).hexdigest()[:20]}"
 
 
 def drop_other_ledgers(database: Database, run_key: str, collection: str) -> list[str]:
-    """Drop the ledgers of `collection` that other runs of the same DAG left (they failed
-    and were not retried to the end); return their names."""
+    """Drop the ledgers of `collection` left by other runs (which failed and were not
+    retried to the end); return their names."""
     own = ledger_name(run_key, collection)
-    prefix = _dag_prefix(run_key, collection)
+    prefix = f"{LEDGER_PREFIX}{collection}."
     dropped = [name for name in database.list_collection_names() if name.startswith(prefix) and name != own]
     for name in dropped:
         database.drop_collection(name)
