@@ -35,7 +35,7 @@ def airflow_environment(
         AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(root / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PYTHONPATH=os.pathsep.join([str(root), str(root / "plugins")]),
+        PYTHONPATH=str(root),
         FIRESTORE_EMULATOR_HOST=firestore_address,
         AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
             {"conn_type": "google_cloud_platform", "extra": {"project": project}}

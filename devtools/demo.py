@@ -33,7 +33,7 @@ def demo_environment() -> dict[str, str]:
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+        PYTHONPATH=str(ROOT),
         FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{FIRESTORE_PORT}",
         AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
             {"conn_type": "google_cloud_platform", "extra": {"project": PROJECT}}

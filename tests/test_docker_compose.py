@@ -278,7 +278,7 @@ def test_connections_deserialize_as_the_hooks_need(services, monkeypatch):
     from airflow.providers.mongo.hooks.mongo import MongoHook
     from airflow.secrets.environment_variables import EnvironmentVariablesBackend
 
-    from firestore_hook import FirestoreClientHook
+    from include.firestore_to_mongo.firestore_hook import FirestoreClientHook
 
     env = _env(services["airflow-scheduler"])
     for var in (*_expected_conn_env_vars(), "FIRESTORE_EMULATOR_HOST"):

@@ -99,7 +99,7 @@ def config_for(collection: str, params: Mapping[str, Any], config_class=RunConfi
 
 def firestore_client(config: RunConfig):
     """The Firestore client, and a name for its project and database."""
-    from firestore_hook import FirestoreClientHook
+    from include.firestore_to_mongo.firestore_hook import FirestoreClientHook
 
     hook = FirestoreClientHook(gcp_conn_id=config.firestore_conn_id)
     client = hook.get_conn()

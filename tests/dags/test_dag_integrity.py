@@ -169,7 +169,7 @@ def test_parsing_builds_no_hook_and_imports_no_client_library():
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag(dag_folder={str(ROOT / "dags")!r})
         assert not bag.import_errors, bag.import_errors
-        heavy = [m for m in ("google.cloud.firestore", "pymongo", "firestore_hook",
+        heavy = [m for m in ("google.cloud.firestore", "pymongo", "include.firestore_to_mongo.firestore_hook",
                              "airflow.providers.mongo.hooks.mongo",
                              "airflow.providers.google.common.hooks.base_google") if m in sys.modules]
         print("HEAVY", heavy)
@@ -291,3 +291,51 @@ def test_good_verify_param_values_are_accepted(verify_dag, name, value):
     params = ParamsDict(verify_dag.params)
     params[name] = value
     assert params.validate()[name] == value
+
+
+def test_tasks_run_with_the_plugins_folder_somewhere_else(tmp_path):
+    """A deployment's plugins folder is often not this repository's plugins/: the tasks must
+    import everything from include/. Runs the first task body (plan) of each DAG, which builds
+    the Firestore client, with the plugins folder empty and off the path; it fails on the
+    unreachable MongoDB, after every import."""
+    script = textwrap.dedent(
+        """
+        import os, sys, pkgutil, importlib
+        assert not any(p.rstrip("/").endswith("plugins") for p in sys.path), sys.path
+        import include.firestore_to_mongo as package
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"include.firestore_to_mongo.{module.name}")
+        from include.firestore_to_mongo.mongo_target import TargetUnavailableError
+        from include.firestore_to_mongo.tasks import plan_collection_task
+        from include.firestore_to_mongo.verify_tasks import plan_verify_task
+
+        class TaskInstance:
+            dag_id, run_id = "firestore_to_mongo", "manual__1"
+
+        for plan in (plan_collection_task, plan_verify_task):
+            try:
+                plan("users", {"timeout_seconds": 1}, TaskInstance())
+            except TargetUnavailableError:
+                print("REACHED MONGODB", plan.__name__)
+        """
+    )
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(tmp_path),
+        FIRESTORE_EMULATOR_HOST="127.0.0.1:9",
+        AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT='{"conn_type": "google_cloud_platform", "extra": {"project": "p"}}',
+        AIRFLOW_CONN_MONGO_DEFAULT="mongo://127.0.0.1:9/app",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REACHED MONGODB plan_collection_task" in result.stdout
+    assert "REACHED MONGODB plan_verify_task" in result.stdout

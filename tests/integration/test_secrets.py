@@ -17,8 +17,8 @@ import pytest
 
 from devtools.servers import start_mongoeco
 from tests.conftest import ROOT, TEST_PROJECT
+from tests.include.test_firestore_hook import service_account_info
 from tests.integration import edge_cases
-from tests.plugins.test_firestore_hook import service_account_info
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.oauth2 import service_account
 
-from firestore_hook import FirestoreClientHook
+from include.firestore_to_mongo.firestore_hook import FirestoreClientHook
 
 PROJECT = "hook-test-project"
 
