@@ -15,7 +15,18 @@ PYTHON313 ?= $(shell \
 		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.13"; \
 	fi)
 
-.PHONY: help venv test lint format lock demo demo-down clean bench bench-rss
+# Python 3.11, the oldest the DAG package supports: `python3.11`, else pyenv's.
+PYTHON311 ?= $(shell \
+	if python3.11 -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then \
+		command -v python3.11; \
+	elif command -v pyenv >/dev/null 2>&1; then \
+		v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.[0-9]+)?$$' | sort -V | tail -n 1); \
+		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.11"; \
+	fi)
+VENV311 := .venv311
+STAMP311 := $(VENV311)/.installed-$(shell cksum < requirements-py311.lock | cut -d' ' -f1)
+
+.PHONY: help venv test test-py311 lint format lock demo demo-down clean bench bench-rss
 
 help:
 	@echo "make test       create .venv if needed, run every test (unit + integration)"
@@ -23,6 +34,7 @@ help:
 	@echo "make demo-down  stop what make demo started"
 	@echo "make bench      throughput: raw read/write, naive baseline, the DAG, mapping CPU (BENCH_N, BENCH_MONGODB_URI, BENCH_PARTITIONS)"
 	@echo "make bench-rss  peak RSS of the DAG at 5,000 and 40,000 messages (same as BENCH_RSS=1 make bench)"
+	@echo "make test-py311 the unit and DAG-integrity tests on Python 3.11 (.venv311), the oldest supported"
 	@echo "make lint       ruff check and format check"
 	@echo "make lock       re-resolve requirements.lock from requirements-dev.txt"
 
@@ -39,6 +51,18 @@ $(STAMP): requirements.lock
 test: venv
 	$(PY) -m pytest
 
+# The DAG package on Python 3.11: unit tests of include/ and the DAG-integrity tests. The
+# test server (mongoeco) needs 3.13, so it runs on the main venv's Python.
+test-py311: venv $(STAMP311)
+	MONGOECO_PYTHON=$(abspath $(PY)) $(VENV311)/bin/python -m pytest tests/include tests/dags -m "not integration"
+
+$(STAMP311): requirements-py311.lock
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install it or pass PYTHON311=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(VENV311)/bin/python || $(PYTHON311) -m venv $(VENV311)
+	$(VENV)/bin/uv pip install --quiet --python $(VENV311)/bin/python -r requirements-py311.lock
+	@rm -f $(VENV311)/.installed-*
+	@touch $@
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -49,6 +73,7 @@ format: venv
 
 lock: venv
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.13 requirements-dev.txt -o requirements.lock
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 requirements-py311.txt -o requirements-py311.lock
 
 demo: venv
 	PYTHONPATH=. $(PY) -m devtools.demo up

@@ -119,7 +119,9 @@ def start_mongoeco(
     timeout: float = 30,
 ) -> MongoEcoServer:
     port = port or free_port()
-    command = [sys.executable, "-m", "devtools.mongoeco_server", "--port", str(port)]
+    # mongoeco needs Python 3.13: tests run under an older Python name a 3.13 interpreter here.
+    python = os.environ.get("MONGOECO_PYTHON") or sys.executable
+    command = [python, "-m", "devtools.mongoeco_server", "--port", str(port)]
     if sqlite_path:
         command += ["--sqlite", str(sqlite_path)]
     env = dict(os.environ)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from typing import TypeVar
 
+# A TypeVar, not `def prefetched[T]`: the DAG package runs on Python 3.11 too.
+T = TypeVar("T")
 _DONE = object()
 
 
@@ -14,7 +17,7 @@ class _Failed:
         self.error = error
 
 
-def prefetched[T](items: Iterator[T]) -> Iterator[T]:
+def prefetched(items: Iterator[T]) -> Iterator[T]:
     """Yield what `items` yields, producing the next item in a background thread.
 
     At most two items exist at a time: the one the caller holds and the one read
