@@ -61,6 +61,20 @@ def migrate_collection(
     progress = progress or ProgressLog(spec.name, log)
     samples = DrySamples(spec.name) if report.dry_run else None
     writer.prepare()
+    with progress.heartbeat():
+        _migrate_pages(spec, pages, writer, report, progress, keep, on_page_written, conflicts, samples)
+    progress.done(report.read)
+    if report.out_of_scope:
+        log.info(
+            "%s: left out %d documents outside %s",
+            spec.name,
+            report.out_of_scope,
+            "/".join(segment or "{id}" for segment in spec.path_shape),
+        )
+    return report
+
+
+def _migrate_pages(spec, pages, writer, report, progress, keep, on_page_written, conflicts, samples) -> None:
     for page in pages:
         report.pages += 1
         report.read += len(page.documents)
@@ -77,16 +91,7 @@ def migrate_collection(
                 samples.log(outcome.changes)
         if on_page_written is not None:
             on_page_written(page, report)
-        progress.update(report.read)
-    progress.done(report.read)
-    if report.out_of_scope:
-        log.info(
-            "%s: left out %d documents outside %s",
-            spec.name,
-            report.out_of_scope,
-            "/".join(segment or "{id}" for segment in spec.path_shape),
-        )
-    return report
+        progress.update(report.read, page.position.path)
 
 
 def _split(

@@ -180,9 +180,10 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
     )
     progress = ProgressLog(label, log)
     try:
-        for page in prefetched(pages):
-            verifier.check_page(page)
-            progress.update(report.read)
+        with progress.heartbeat():
+            for page in prefetched(pages):
+                verifier.check_page(page)
+                progress.update(report.read, page.position.path)
         progress.done(report.read)
         verifier.recheck(client, config.batch_size, config.timeout_seconds)
     finally:

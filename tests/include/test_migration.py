@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -281,8 +282,11 @@ def test_progress_updated_with_running_read_count() -> None:
     calls: list[tuple[str, int]] = []
 
     class SpyProgress:
-        def update(self, count: int) -> None:
+        def update(self, count: int, position: str | None = None) -> None:
             calls.append(("update", count))
+
+        def heartbeat(self):
+            return contextlib.nullcontext(self)
 
         def done(self, count: int) -> None:
             calls.append(("done", count))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
 
@@ -118,3 +120,49 @@ def test_logs_to_a_real_logger(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="ftm.test"):
         progress.update(1)
     assert caplog.messages == ["messages: progress, 1 documents read, 1.0 docs/s, 1.0 s elapsed"]
+
+
+# --- the timer ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("since_last_line", "logged"),
+    [(4.9, False), (5.0, True), (300.0, True)],
+)
+def test_a_beat_logs_only_when_the_interval_passed_without_a_line(
+    since_last_line: float, logged: bool
+) -> None:
+    progress, clock, log = make_progress()
+    progress.update(3, "users/u3")
+    clock.now += since_last_line
+
+    progress.beat()
+
+    assert log.lines == (
+        [
+            f"users: progress, 3 documents read, {3 / since_last_line:.1f} docs/s, {since_last_line:.1f} s elapsed, the next page after users/u3"
+        ]
+        if logged
+        else []
+    )
+
+
+def test_the_heartbeat_logs_while_one_page_takes_longer_than_the_interval() -> None:
+    """A real timer and a real clock: a page that blocks for 10 intervals still gets lines."""
+    log = RecordingLog()
+    progress = ProgressLog("messages", log, every_seconds=0.05)
+    progress.update(1_000, "digital_twins/t/conversations/c/messages/m")
+    with progress.heartbeat():
+        time.sleep(0.5)  # one slow page
+    assert len(log.lines) >= 4
+    assert all("1000 documents read" in line and line.endswith("messages/m") for line in log.lines)
+
+
+def test_the_heartbeat_stops_with_its_block() -> None:
+    log = RecordingLog()
+    progress = ProgressLog("users", log, every_seconds=0.02)
+    with progress.heartbeat():
+        pass
+    time.sleep(0.1)
+    assert log.lines == []
+    assert not [thread for thread in threading.enumerate() if thread.name == "progress-users"]
