@@ -30,8 +30,11 @@ STAMP311 := $(VENV311)/.installed-$(shell cksum < requirements-py311.lock | cut 
 
 help:
 	@echo "make test       create .venv if needed, run every test (unit + integration)"
-	@echo "make demo       start the Firestore emulator and mongoeco, seed, run the DAG, print the summary"
-	@echo "make demo-down  stop what make demo started"
+	@echo "make demo       start (or reuse) the Firestore emulator and mongoeco, seed or change a few"
+	@echo "                documents, run the DAG and the verify, print the summaries (under a minute)"
+	@echo "make demo-down  stop the servers make demo left running (their data goes with them)"
+	@echo "make query      counts and the newest document of each collection of the demo's MongoDB"
+	@echo "                (COLLECTION=users: that collection only)"
 	@echo "make bench      throughput: raw read/write, naive baseline, the DAG, mapping CPU (BENCH_N, BENCH_MONGODB_URI, BENCH_PARTITIONS)"
 	@echo "make bench-rss  peak RSS of the DAG at 5,000 and 40,000 messages (same as BENCH_RSS=1 make bench)"
 	@echo "make test-py311 the unit and DAG-integrity tests on Python 3.11 (.venv311), the oldest supported"
@@ -87,6 +90,10 @@ bench-rss: venv
 
 demo-down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m devtools.demo down || true
+
+.PHONY: query
+query: venv
+	@PYTHONPATH=. $(PY) -m devtools.demo query $(COLLECTION)
 
 clean: demo-down
 	rm -rf .demo .pytest_cache .ruff_cache

@@ -1,21 +1,32 @@
-"""`make demo` and `make demo-down`: the whole migration on local stand-ins.
+"""`make demo`, `make demo-down` and `make query`: the whole migration on local stand-ins.
 
-    python -m devtools.demo up     # start the emulator and Mongo, seed, run the DAG and the verify, print both
-    python -m devtools.demo down   # stop what `up` started
+    python -m devtools.demo up                  # start (or reuse) the servers, run the DAG and the verify
+    python -m devtools.demo down                # stop the servers `up` started
+    python -m devtools.demo query [collection]  # counts and a sample document per collection
 
-Firestore is the real emulator; MongoDB is mongoeco with its SQLite engine, so
-the migrated data stays under .demo/ and stays queryable after the run.
+Firestore is the real emulator; MongoDB is mongoeco with its in-memory engine (and the
+fast path for compound-index upserts the tests use). The data lives as long as those
+two processes, so `up` leaves them running and the next `up` reuses them: instead of
+seeding again, it changes a few source documents the way the app would and runs the
+DAG incrementally, which must pick up exactly those changes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
@@ -23,7 +34,27 @@ PROJECT = "demo-project"
 DATABASE = "app"
 FIRESTORE_PORT = int(os.environ.get("DEMO_FIRESTORE_PORT", "8686"))
 MONGO_PORT = int(os.environ.get("DEMO_MONGO_PORT", "27027"))
+MONGO_URI = f"mongodb://127.0.0.1:{MONGO_PORT}/?directConnection=true"
 PIDS = {"firestore": DEMO / "firestore.pid", "mongo": DEMO / "mongo.pid"}
+PORTS = {"firestore": FIRESTORE_PORT, "mongo": MONGO_PORT}
+# What each server's command line holds, so that a stale pid file (the process gone, its
+# pid reused) never makes the demo reuse or stop a process that isn't its own.
+COMMAND_MARKERS = {"firestore": "emulators firestore start", "mongo": "devtools.mongoeco_server"}
+SERVER_NAMES = {"firestore": "the Firestore emulator", "mongo": "mongoeco"}
+DAG_CONF = json.dumps({"timeout_seconds": 300})
+# How often the terminal hears from a running DAG.
+REPORT_EVERY_SECONDS = 5.0
+
+# What a run on data already migrated changes in Firestore, as the app would: new
+# messages in one conversation, that conversation's updated_at and message_count, and
+# one user's username and last_login.
+CHANGED_TWIN = "twin000"
+CHANGED_CONVERSATION = "conv0000"
+CHANGED_USER = "user001"
+NEW_MESSAGES = 3
+# The figures of the migration's summary that a run's expectation pins down: any other
+# value of these is a surprise.
+CHECKED_FIGURES = ("inserted", "updated", "failed", "deleted")
 
 
 def demo_environment() -> dict[str, str]:
@@ -42,68 +73,427 @@ def demo_environment() -> dict[str, str]:
     )
 
 
-def up() -> int:
-    from devtools.servers import start_firestore_emulator, start_mongoeco
+# --- up ----------------------------------------------------------------------------------
 
-    down(quiet=True)
+
+def up() -> int:
+    started = time.monotonic()
     DEMO.mkdir(exist_ok=True)
     env = demo_environment()
     os.environ.update(env)
+    airflow = [sys.executable, "-m", "airflow"]
 
-    step(f"Starting the Firestore emulator on port {FIRESTORE_PORT}")
-    emulator = start_firestore_emulator(FIRESTORE_PORT, log_path=DEMO / "firestore.log")
-    PIDS["firestore"].write_text(str(emulator.process.pid))
-    step(f"Starting mongoeco (SQLite engine, data in .demo/mongo.sqlite) on port {MONGO_PORT}")
-    mongo = start_mongoeco(MONGO_PORT, sqlite_path=DEMO / "mongo.sqlite", log_path=DEMO / "mongo.log")
-    PIDS["mongo"].write_text(str(mongo.process.pid))
+    # The metadata database takes ~10 s to create: it does so while the servers start.
+    migrate_db = None
+    if not (DEMO / "airflow" / "airflow.db").exists():
+        step("Creating the Airflow metadata database (.demo/airflow) in the background")
+        with open(DEMO / "airflow-db.log", "w") as log:
+            migrate_db = subprocess.Popen(
+                [*airflow, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
 
-    step("Seeding Firestore with the sample dataset")
+    fresh = not reuse_servers()
+    if fresh:
+        start_servers()
+
+    import pymongo
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
 
-    from devtools.sample_data import seed
+    client = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+    mongo = pymongo.MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=10_000)
+    database = mongo[DATABASE]
+    incremental = False
+    if not is_seeded(client):
+        from devtools.sample_data import seed
 
-    counts = seed(firestore.Client(project=PROJECT, credentials=AnonymousCredentials()))
-    print("   " + ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items())))
+        step("Seeding Firestore with the sample dataset")
+        counts = seed(client)
+        print("   " + ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items())))
+        expected = first_run_expectation()
+    elif not has_watermarks(database):
+        step("Firestore holds the sample already; MongoDB has no watermark yet: a full run")
+        expected = first_run_expectation()
+    else:
+        incremental = True
+        step("Changing a few source documents, as the app would (the data is migrated already)")
+        changes = apply_changes(client, datetime.now(UTC))
+        for line in changes.lines:
+            print(f"   {line}")
+        expected = changes.expected
+    mongo.close()
+    print(f"   Expect: {describe_expectation(expected, incremental)}", flush=True)
 
-    airflow = [sys.executable, "-m", "airflow"]
-    if not (DEMO / "airflow" / "airflow.db").exists():
-        step("Creating the Airflow metadata database (.demo/airflow)")
-        subprocess.run([*airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    if migrate_db is not None and migrate_db.wait() != 0:
+        print(tail(DEMO / "airflow-db.log"))
+        sys.exit("airflow db migrate failed; its log is .demo/airflow-db.log")
 
-    # mongoeco's SQLite engine needs tens of seconds for a batch once a collection holds
-    # thousands of documents; a real MongoDB never comes near this timeout.
-    conf = '{"timeout_seconds": 900}'
-    migrated = run_dag(airflow, env, "firestore_to_mongo", conf, "dag-run.log")
-    print_summary("firestore_to_mongo")
-    verified = run_dag(airflow, env, "firestore_to_mongo_verify", conf, "verify-run.log")
-    print_summary("firestore_to_mongo_verify")
+    migrated = run_dag(airflow, env, "firestore_to_mongo", "dag-run.log")
+    rows = print_summary("firestore_to_mongo")
+    if rows is not None:
+        surprises = compare_with_expectation(rows, expected)
+        if surprises:
+            print("Not what was expected: " + "; ".join(surprises) + "\n")
+        else:
+            print(f"As expected: {describe_expectation(expected, incremental, short=True)}.\n")
+    verified = run_dag(airflow, env, "firestore_to_mongo_verify", "verify-run.log")
+    rows = print_summary("firestore_to_mongo_verify")
+    if rows is not None:
+        unverified = [
+            f"{row['collection']} {row.get('status')}" for row in rows if row.get("status") != "verified"
+        ]
+        print(("Not verified: " + ", ".join(unverified)) if unverified else "Every collection verified.")
+
+    took = time.monotonic() - started
+    kind = "first run: servers started, sample seeded" if fresh else "servers reused"
+    kind += ", incremental migration" if incremental else ", full migration"
     print(
         f"""
-The data stays in MongoDB (mongoeco on 127.0.0.1:{MONGO_PORT}, database '{DATABASE}') until `make demo-down`.
-Query it with any MongoDB client, for example:
-  mongosh "mongodb://127.0.0.1:{MONGO_PORT}/{DATABASE}?directConnection=true" --eval 'db.avatar_conversations.findOne()'
-  .venv/bin/python -c "import pymongo; db = pymongo.MongoClient('mongodb://127.0.0.1:{MONGO_PORT}/?directConnection=true').{DATABASE}; print(db.avatar_conversations.count_documents({{}}), db.users.find_one())"
-The Firestore emulator is on 127.0.0.1:{FIRESTORE_PORT} (project '{PROJECT}').
-Run `make demo` again for an incremental re-run (the watermarks stay in .demo/mongo.sqlite):
-nothing is duplicated. `make demo-down && rm -rf .demo` starts from scratch."""
+make demo took {took:.0f} s ({kind}, verify).
+The servers keep running, with the data, until `make demo-down`:
+  MongoDB (mongoeco, in memory)  127.0.0.1:{MONGO_PORT}, database '{DATABASE}'
+  Firestore emulator             127.0.0.1:{FIRESTORE_PORT}, project '{PROJECT}'
+See the result:     make query                   (counts and one document per collection)
+                    make query COLLECTION=users  (one collection)
+Run `make demo` again: it changes a few documents in Firestore and migrates just those.
+`make demo-down` stops the servers (the data goes with them); `rm -rf .demo` forgets the rest."""
     )
     return migrated or verified
 
 
-def run_dag(airflow: list[str], env: dict[str, str], dag_id: str, conf: str, log_name: str) -> int:
+def reuse_servers() -> bool:
+    """True when both of the demo's servers are up (and so hold the data): reuse them."""
+    running = running_servers()
+    if set(running) == set(PIDS):
+        step(
+            f"Reusing the running servers, with their data: the Firestore emulator on port "
+            f"{FIRESTORE_PORT} (pid {running['firestore']}), mongoeco on port {MONGO_PORT} "
+            f"(pid {running['mongo']})"
+        )
+        return True
+    if running:
+        print(f"   only {', '.join(SERVER_NAMES[name] for name in running)} is running: restarting both")
+    return False
+
+
+def start_servers() -> None:
+    from devtools.servers import start_firestore_emulator, start_mongoeco
+
+    down(quiet=True)
+    # The SQLite file of earlier versions of the demo: nothing reads it any more.
+    (DEMO / "mongo.sqlite").unlink(missing_ok=True)
+    step(
+        f"Starting the Firestore emulator on port {FIRESTORE_PORT} and mongoeco "
+        f"(in-memory engine) on port {MONGO_PORT}"
+    )
+    started = time.monotonic()
+
+    def emulator() -> None:
+        running = start_firestore_emulator(FIRESTORE_PORT, log_path=DEMO / "firestore.log")
+        PIDS["firestore"].write_text(str(running.process.pid))
+
+    def mongo() -> None:
+        running = start_mongoeco(MONGO_PORT, log_path=DEMO / "mongo.log")
+        PIDS["mongo"].write_text(str(running.process.pid))
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(emulator), pool.submit(mongo)]
+        for future in futures:
+            future.result()
+    except Exception:
+        down(quiet=True)
+        raise
+    print(f"   both up in {time.monotonic() - started:.0f} s")
+
+
+def is_seeded(client) -> bool:
+    """Whether Firestore holds the sample (the documents a later run changes, at least)."""
+    return (
+        client.document(f"users/{CHANGED_USER}").get().exists
+        and client.document(f"digital_twins/{CHANGED_TWIN}/conversations/{CHANGED_CONVERSATION}").get().exists
+    )
+
+
+def has_watermarks(database) -> bool:
+    """Whether every collection has been migrated once (so the next run is incremental)."""
+    from include.firestore_to_mongo.run_state import WATERMARKS
+    from include.firestore_to_mongo.specs import COLLECTION_NAMES
+
+    stored = {found["_id"] for found in database[WATERMARKS].find({}, {"_id": 1})}
+    return set(COLLECTION_NAMES) <= stored
+
+
+# --- what each run should do ---------------------------------------------------------------
+
+
+def first_run_expectation() -> dict[str, dict[str, int]]:
+    """A full run inserts every document of the sample on a migrated path."""
+    from devtools.sample_data import generate
+    from include.firestore_to_mongo.paths import ids_from_path
+    from include.firestore_to_mongo.specs import SPECS
+
+    counts: Counter = Counter()
+    for path, _ in generate():
+        for spec in SPECS.values():
+            if ids_from_path(path, spec.path_shape) is not None:
+                counts[spec.name] += 1
+    return {name: {"inserted": counts[name]} for name in SPECS}
+
+
+@dataclass
+class Changes:
+    """What apply_changes did: lines for the terminal, and the figures the run must show."""
+
+    lines: list[str] = field(default_factory=list)
+    expected: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def apply_changes(client, now: datetime) -> Changes:
+    """Change Firestore the way the app does between two runs: NEW_MESSAGES messages in one
+    conversation, that conversation's updated_at and message_count, one user's username and
+    last_login. All the new values are Firestore Timestamps of `now`, so an incremental run
+    sees them."""
+    conversation_path = f"digital_twins/{CHANGED_TWIN}/conversations/{CHANGED_CONVERSATION}"
+    conversation_ref = client.document(conversation_path)
+    user_ref = client.document(f"users/{CHANGED_USER}")
+    conversation, user = conversation_ref.get(), user_ref.get()
+    if not (conversation.exists and user.exists):
+        raise RuntimeError(f"{conversation_path} or users/{CHANGED_USER} is missing: seed the sample first")
+    count = (conversation.to_dict() or {}).get("message_count")
+    new_count = (count if isinstance(count, int) else 0) + NEW_MESSAGES
+    username = (user.to_dict() or {}).get("username")
+    new_username = f"{CHANGED_USER}_name, edited {now:%Y-%m-%d %H:%M:%S}"
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    message_ids = [f"msg-{stamp}-{n}" for n in range(1, NEW_MESSAGES + 1)]
+
+    batch = client.batch()
+    for n, message_id in enumerate(message_ids):
+        role = "user" if n % 2 == 0 else "assistant"
+        batch.set(
+            conversation_ref.collection("messages").document(message_id),
+            {
+                "role": role,
+                "content": f"new message {n + 1} from the {role}",
+                "timestamp": now + timedelta(milliseconds=n),
+            },
+        )
+    batch.update(conversation_ref, {"updated_at": now, "message_count": new_count})
+    batch.update(user_ref, {"username": new_username, "last_login": now})
+    batch.commit()
+
+    when = now.isoformat(timespec="seconds")
+    return Changes(
+        lines=[
+            f"added {NEW_MESSAGES} messages {', '.join(message_ids)} to {conversation_path} (timestamp {when})",
+            f"{conversation_path}: updated_at → {when}, message_count {count} → {new_count}",
+            f"users/{CHANGED_USER}: username {username!r} → {new_username!r}, last_login → {when}",
+        ],
+        expected={
+            "messages": {"inserted": NEW_MESSAGES},
+            "conversations": {"updated": 1},
+            "users": {"updated": 1},
+        },
+    )
+
+
+def describe_expectation(expected: dict[str, dict[str, int]], incremental: bool, short: bool = False) -> str:
+    figures = ", ".join(
+        f"{name} {figure} {value:,}" for name, values in expected.items() for figure, value in values.items()
+    )
+    if short:
+        return figures
+    if incremental:
+        return (
+            f"an incremental run with {figures}; nothing else inserted, updated, failed or deleted "
+            "(what the 10-minute look-back reads again is unchanged; users and digital_twins not "
+            "changed since the watermark are skipped)"
+        )
+    return f"a full run (no watermark yet) with {figures}; nothing updated or failed"
+
+
+def compare_with_expectation(rows: list[dict[str, Any]], expected: dict[str, dict[str, int]]) -> list[str]:
+    """How the summary's rows differ from the expectation: every CHECKED_FIGURES figure of every
+    collection is as expected (0 unless the expectation says otherwise). Empty: as expected."""
+    surprises = []
+    by_name = {row["collection"]: row for row in rows}
+    for name in sorted(set(by_name) | set(expected)):
+        row = by_name.get(name)
+        if row is None:
+            surprises.append(f"{name}: not in the summary")
+            continue
+        if row.get("status") != "ok":
+            surprises.append(f"{name}: status {row.get('status')}")
+        for figure in CHECKED_FIGURES:
+            want = expected.get(name, {}).get(figure, 0)
+            got = row.get(figure) or 0
+            if got != want:
+                surprises.append(f"{name}: {figure} {got:,}, expected {want:,}")
+    return surprises
+
+
+# --- running a DAG, with progress ------------------------------------------------------------
+
+PROGRESS_LINE = re.compile(
+    r"(?:^|\s)(?P<collection>\w+)(?:\[(?P<partition>\d+)\])?: (?P<kind>progress|done), "
+    r"(?P<count>\d+) documents read, (?P<rate>\d+(?:\.\d+)?) docs/s, (?P<elapsed>\d+(?:\.\d+)?) s elapsed"
+)
+PARTITIONS_LINE = re.compile(r"(?:^|\s)(?P<collection>\w+): [^\[\]]*?\b(?P<count>\d+) partition\(s\) by")
+TASK_LINE = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+) map_index=(?P<index>-?\d+)")
+
+
+@dataclass(frozen=True)
+class ProgressLine:
+    """One `<label>: progress|done, N documents read, R docs/s, S s elapsed` log line."""
+
+    collection: str
+    partition: int | None
+    done: bool
+    count: int
+    rate: float
+    elapsed: float
+
+
+def parse_progress(line: str) -> ProgressLine | None:
+    found = PROGRESS_LINE.search(line)
+    if not found:
+        return None
+    return ProgressLine(
+        collection=found["collection"],
+        partition=int(found["partition"]) if found["partition"] is not None else None,
+        done=found["kind"] == "done",
+        count=int(found["count"]),
+        rate=float(found["rate"]),
+        elapsed=float(found["elapsed"]),
+    )
+
+
+@dataclass
+class CollectionProgress:
+    """One collection's read so far, over its partitions (`airflow dags test` runs them one
+    after the other; a partition's lines carry its own count and time)."""
+
+    name: str
+    partitions: int | None = None
+    finished: int = 0
+    finished_count: int = 0
+    finished_seconds: float = 0.0
+    # Partitions under way: partition index (None when the label has none) → (count, seconds).
+    running: dict[int | None, tuple[int, float]] = field(default_factory=dict)
+
+    def add(self, line: ProgressLine) -> None:
+        if line.done:
+            self.running.pop(line.partition, None)
+            self.finished += 1
+            self.finished_count += line.count
+            self.finished_seconds += line.elapsed
+        else:
+            self.running[line.partition] = (line.count, line.elapsed)
+
+    @property
+    def read(self) -> int:
+        return self.finished_count + sum(count for count, _ in self.running.values())
+
+    @property
+    def rate(self) -> float:
+        seconds = self.finished_seconds + sum(elapsed for _, elapsed in self.running.values())
+        return self.read / seconds if seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        figures = f"{self.read:,} documents read, {self.rate:,.1f} docs/s"
+        if self.partitions is not None and self.finished >= self.partitions and not self.running:
+            return f"{self.name}: done, {figures}"
+        if self.partitions is not None and self.partitions > 1:
+            return f"{self.name}: {figures}, {self.finished} of {self.partitions} partitions done"
+        if self.running:
+            return f"{self.name}: {figures}"
+        return f"{self.name}: {figures}, {self.finished} partition(s) done"
+
+
+class ProgressTracker:
+    """Follows a DAG run's log: feed() it what the file grew by, report() what is new."""
+
+    def __init__(self) -> None:
+        self.collections: dict[str, CollectionProgress] = {}
+        self.task: str | None = None
+        self._partial = ""
+        self._changed: list[str] = []
+
+    def feed(self, text: str) -> None:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()  # an unfinished last line waits for the rest
+        for line in lines:
+            self._line(line)
+
+    def _collection(self, name: str) -> CollectionProgress:
+        return self.collections.setdefault(name, CollectionProgress(name))
+
+    def _line(self, line: str) -> None:
+        if task := TASK_LINE.search(line):
+            index = int(task["index"])
+            self.task = task["task"] + (f"[{index}]" if index >= 0 else "")
+        elif progress := parse_progress(line):
+            self._collection(progress.collection).add(progress)
+            if progress.collection not in self._changed:
+                self._changed.append(progress.collection)
+        elif partitions := PARTITIONS_LINE.search(line):
+            self._collection(partitions["collection"]).partitions = int(partitions["count"])
+
+    def report(self) -> list[str]:
+        """A line per collection that read something since the last report; none if nothing did."""
+        lines = [self.collections[name].describe() for name in self._changed]
+        self._changed = []
+        return lines
+
+
+def run_dag(airflow: list[str], env: dict[str, str], dag_id: str, log_name: str) -> int:
+    """`airflow dags test`, printing the collections' progress from its log every few seconds."""
     step(f"Running airflow dags test {dag_id} (log: .demo/{log_name})")
     started = time.monotonic()
-    with open(DEMO / log_name, "w") as log:
-        run = subprocess.run(
-            [*airflow, "dags", "test", dag_id, "--conf", conf], env=env, stdout=log, stderr=subprocess.STDOUT
+    log_path = DEMO / log_name
+    tracker = ProgressTracker()
+    with open(log_path, "w") as log, open(log_path, errors="replace") as follow:
+        run = subprocess.Popen(
+            [*airflow, "dags", "test", dag_id, "--conf", DAG_CONF],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-    print(f"   finished in {time.monotonic() - started:.0f} s, exit code {run.returncode}")
+        try:
+            next_report = started + REPORT_EVERY_SECONDS
+            while run.poll() is None:
+                time.sleep(0.25)
+                tracker.feed(follow.read())
+                if time.monotonic() >= next_report:
+                    next_report += REPORT_EVERY_SECONDS
+                    _print_progress(tracker, started)
+        except KeyboardInterrupt:
+            run.terminate()
+            run.wait()
+            raise
+        tracker.feed(follow.read() + "\n")
+        _print_progress(tracker, started, final=True)
+    print(f"   finished in {time.monotonic() - started:.0f} s, exit code {run.returncode}", flush=True)
+    if run.returncode:
+        print(tail(log_path))
     return run.returncode
 
 
-def print_summary(dag_id: str) -> None:
-    """The table (and notes) of the DAG's latest summary XCom."""
+def _print_progress(tracker: ProgressTracker, started: float, final: bool = False) -> None:
+    elapsed = f"[{time.monotonic() - started:3.0f} s]"
+    lines = tracker.report()
+    if not lines and not final:
+        lines = [f"still running{f' (task {tracker.task})' if tracker.task else ''}"]
+    for line in lines:
+        print(f"   {elapsed} {line}", flush=True)
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def print_summary(dag_id: str) -> list[dict[str, Any]] | None:
+    """Print the table (and notes) of the DAG's latest summary XCom; return its rows."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -120,7 +510,7 @@ def print_summary(dag_id: str) -> None:
         figures = row.value if row else None
     if not figures:
         print(f"\nNo summary of {dag_id} was recorded; see its log under .demo/")
-        return
+        return None
     rows = list(figures["collections"].values())
     if dag_id == "firestore_to_mongo":
         title, table, notes = "Firestore → MongoDB summary", render_table(rows), render_notes(rows)
@@ -135,21 +525,64 @@ def print_summary(dag_id: str) -> None:
     for note in notes:
         print(f"- {note}")
     print()
+    return rows
+
+
+# --- down ----------------------------------------------------------------------------------
+
+
+def running_servers() -> dict[str, int]:
+    """The demo's servers that are up: name → pid, for each pid file whose process is alive,
+    is that server, and whose port answers."""
+    running = {}
+    for name, pid_file in PIDS.items():
+        pid = _read_pid(pid_file)
+        if pid is not None and _is_demo_server(name, pid) and _port_answers(PORTS[name]):
+            running[name] = pid
+    return running
 
 
 def down(quiet: bool = False) -> None:
+    stopped = False
     for name, pid_file in PIDS.items():
-        if not pid_file.exists():
-            continue
-        pid = int(pid_file.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            _wait_gone(pid)
-            if not quiet:
-                print(f"stopped {name} (process group {pid})")
-        except ProcessLookupError:
-            pass
-        pid_file.unlink()
+        pid = _read_pid(pid_file)
+        if pid is not None and _is_demo_server(name, pid):
+            try:
+                os.killpg(pid, signal.SIGTERM)
+                _wait_gone(pid)
+                stopped = True
+                if not quiet:
+                    print(f"stopped {SERVER_NAMES[name]} (process group {pid})")
+            except ProcessLookupError:
+                pass
+        pid_file.unlink(missing_ok=True)
+    if not quiet and not stopped:
+        print("no demo server was running")
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _is_demo_server(name: str, pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    command = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True).stdout
+    # A mongoeco of the demo's earlier versions runs the SQLite engine: start it anew.
+    return COMMAND_MARKERS[name] in command and "--sqlite" not in command
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _wait_gone(pid: int, timeout: float = 15) -> None:
@@ -163,15 +596,76 @@ def _wait_gone(pid: int, timeout: float = 15) -> None:
     os.killpg(pid, signal.SIGKILL)
 
 
+# --- query ---------------------------------------------------------------------------------
+
+
+def query(collection: str | None = None) -> int:
+    import pymongo
+    from pymongo.errors import ConnectionFailure
+
+    client = pymongo.MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=3_000)
+    try:
+        client.admin.command("ping")
+    except ConnectionFailure:
+        print(f"Nothing answers on 127.0.0.1:{MONGO_PORT}: the demo's MongoDB is not running (`make demo`).")
+        return 1
+    try:
+        print(describe_database(client[DATABASE], collection))
+    finally:
+        client.close()
+    return 0
+
+
+def describe_database(database, collection: str | None = None) -> str:
+    """Document counts per collection of `database` (or of `collection` alone), then each
+    one's newest document (highest _id) as JSON, dates in ISO 8601."""
+    names = sorted(database.list_collection_names(), key=lambda name: (name.startswith("_"), name))
+    if collection is not None:
+        if collection not in names:
+            return f"Database '{database.name}' has no collection {collection!r}; it has: {', '.join(names) or 'none'}"
+        names = [collection]
+    if not names:
+        return f"Database '{database.name}' is empty."
+    counts = {name: database[name].count_documents({}) for name in names}
+    width = max(len(name) for name in names)
+    out = [f"Database '{database.name}'", "", f"{'collection'.ljust(width)}  documents"]
+    for name in names:
+        note = "  (the DAGs' own bookkeeping)" if name.startswith("_") else ""
+        out.append(f"{name.ljust(width)}  {counts[name]:>9,}{note}")
+    for name in names:
+        newest = database[name].find_one(sort=[("_id", -1)])
+        out += ["", f"{name}: newest document (highest _id)"]
+        out.append(to_json(newest) if newest is not None else "(empty)")
+    return "\n".join(out)
+
+
+def to_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False, default=_json_value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)  # ObjectId, Decimal128, ...
+
+
 def step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-if __name__ == "__main__":
-    command = sys.argv[1] if len(sys.argv) > 1 else "up"
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "up"
     if command == "up":
-        sys.exit(up())
-    elif command == "down":
+        return up()
+    if command == "down":
         down()
-    else:
-        sys.exit(f"usage: python -m devtools.demo [up|down], not {command!r}")
+        return 0
+    if command == "query" and len(argv) <= 2:
+        return query(argv[1] if len(argv) == 2 and argv[1] else None)
+    sys.exit(f"usage: python -m devtools.demo [up | down | query [collection]], not {' '.join(argv)!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

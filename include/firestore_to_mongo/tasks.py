@@ -523,7 +523,10 @@ def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key
 
 
 def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
-    """Log the run's table, push the figures, and fail when a collection task failed."""
+    """Log the run's table, push the figures, record the run for the sync page
+    (`_firestore_to_mongo_runs`), and fail when a collection task failed."""
+    from include.firestore_to_mongo.run_history import MIGRATION, record_summary
+
     config = RunConfig.from_params(params)
     rows = []
     for name in COLLECTION_NAMES:
@@ -539,6 +542,7 @@ def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     notes = render_notes(rows)
     log.info("%s\n%s%s", title, render_table(rows), "".join(f"\n- {note}" for note in notes))
     figures = {"dry_run": config.dry_run, "collections": {row["collection"]: row for row in rows}}
+    record_summary(config, MIGRATION, ti, rows)
     failed = [row["collection"] for row in rows if row["status"] == "failed"]
     if failed:
         ti.xcom_push(key="return_value", value=figures)

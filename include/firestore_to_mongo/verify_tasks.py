@@ -264,8 +264,11 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
 
 
 def summary_verify_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
-    """Log the table and the first differences, keep the last runs' records, and fail
-    the run when differences remain or a collection task failed."""
+    """Log the table and the first differences, keep the last runs' records, record the
+    run for the sync page, and fail the run when differences remain or a collection task
+    failed."""
+    from include.firestore_to_mongo.run_history import VERIFY, record_summary
+
     config = VerifyConfig.from_params(params)
     rows = []
     for name in COLLECTION_NAMES:
@@ -289,6 +292,7 @@ def summary_verify_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     except Exception as error:
         # The figures above stand without the findings' details; say why they are missing.
         log.warning("could not read the stored findings: %s", error)
+    record_summary(config, VERIFY, ti, rows)
     failed = [row["collection"] for row in rows if row["status"] == FAILED]
     differing = [row["collection"] for row in rows if row.get("remaining")]
     if failed or differing:

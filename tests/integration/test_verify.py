@@ -9,6 +9,7 @@ import pytest
 from google.cloud import firestore
 
 from include.firestore_to_mongo import verify
+from include.firestore_to_mongo.run_history import RUNS
 from include.firestore_to_mongo.verify_store import VERIFY_RECORDS
 from tests.integration import edge_cases
 from tests.integration.dag_runner import VERIFY_DAG_ID, run_dag
@@ -196,6 +197,14 @@ def test_repair_and_prune_converge_and_the_next_verify_is_clean(migrated, mongo_
 
     again = run_verify()
     assert again.state == "success", again.task_states
+    # Each summary recorded its run for the sync page.
+    runs = sorted(mongo_db[RUNS].find(), key=lambda run: run["ended_at"])
+    assert [(run["kind"], run["status"]) for run in runs] == [
+        ("migration", "success"),
+        ("verify", "success"),
+        ("verify", "success"),
+    ]
+    assert runs[-1]["collections"]["messages"]["equal"] == again.counts("messages")["equal"]
     for name in EXPECTED:
         figures = again.counts(name)
         assert {key: figures[key] for key in ZERO} == ZERO, name

@@ -1,0 +1,105 @@
+"""How the sync stands, per collection, from the target database alone: the runs'
+records (`_firestore_to_mongo_runs`) and the watermarks. What the sync page shows,
+and what its JSON endpoint returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.database import Database
+
+from include.firestore_to_mongo.run_history import MIGRATION, RUNS, VERIFY
+from include.firestore_to_mongo.run_state import WATERMARKS
+from include.firestore_to_mongo.specs import COLLECTION_NAMES
+
+CHART_RUNS = 30
+# The last run's figures the page shows, as (label, key in the run record).
+RUN_FIGURES = (
+    ("read", "read"),
+    ("inserted", "inserted"),
+    ("updated", "updated"),
+    ("unchanged", "unchanged"),
+    ("skipped", "skipped"),
+    ("failed", "failed"),
+    ("gone", "stale"),
+    ("deleted", "deleted"),
+)
+# Runs looked at for each kind: enough to find every collection's latest.
+LOOK_BACK = 100
+
+
+def load_state(database: Database, now: datetime | None = None) -> dict[str, Any]:
+    """The sync's state, JSON-safe (datetimes as ISO strings)."""
+    now = now or datetime.now(UTC)
+    migrations = _runs(database, MIGRATION, LOOK_BACK)
+    verifies = _runs(database, VERIFY, LOOK_BACK)
+    watermarks = {found["_id"]: found for found in database[WATERMARKS].find()}
+    collections = []
+    for name in COLLECTION_NAMES:
+        last = next((run for run in migrations if name in run["collections"]), None)
+        verify = next((run for run in verifies if name in run["collections"]), None)
+        watermark = _utc(watermarks.get(name, {}).get("watermark"))
+        figures = last["collections"][name] if last else {}
+        collections.append(
+            {
+                "name": name,
+                "last_run": _run_summary(last, figures, "mode") if last else None,
+                "watermark": _iso(watermark),
+                "lag_seconds": round((now - watermark).total_seconds()) if watermark else None,
+                "figures": {label: figures.get(key) for label, key in RUN_FIGURES} if last else None,
+                "failed_examples": figures.get("failed_examples", []),
+                "without_cursor": figures.get("without_cursor"),
+                "last_verify": (
+                    _run_summary(verify, verify["collections"][name], "depth")
+                    | {"differences": verify["collections"][name].get("remaining")}
+                    if verify
+                    else None
+                ),
+            }
+        )
+    return {
+        "database": database.name,
+        "generated_at": _iso(now),
+        "has_runs": bool(migrations or verifies),
+        "collections": collections,
+        "chart": [_chart_point(run) for run in reversed(migrations[:CHART_RUNS])],
+    }
+
+
+def _runs(database: Database, kind: str, limit: int) -> list[dict[str, Any]]:
+    return list(database[RUNS].find({"kind": kind}).sort("ended_at", DESCENDING).limit(limit))
+
+
+def _run_summary(run: dict[str, Any], figures: dict[str, Any], mode_key: str) -> dict[str, Any]:
+    return {
+        "dag_id": run["dag_id"],
+        "run_id": run["run_id"],
+        "ended_at": _iso(_utc(run["ended_at"])),
+        mode_key: figures.get(mode_key),
+        "status": figures.get("status"),
+        "dry_run": bool(run.get("dry_run")),
+    }
+
+
+def _chart_point(run: dict[str, Any]) -> dict[str, Any]:
+    figures = run["collections"].values()
+    read = sum(item.get("read") or 0 for item in figures)
+    seconds = sum(item.get("seconds") or 0 for item in figures)
+    return {
+        "run_id": run["run_id"],
+        "ended_at": _iso(_utc(run["ended_at"])),
+        "written": sum((item.get("inserted") or 0) + (item.get("updated") or 0) for item in figures),
+        "docs_per_second": round(read / seconds, 1) if seconds else 0.0,
+    }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
