@@ -103,7 +103,7 @@ def _collections_table(state: dict[str, Any]) -> str:
         cells = [
             f'<td class="text">{escape(item["name"])}</td>',
             f'<td class="text">{_run_link(run) if run else "never"}</td>',
-            f'<td class="text">{_cell(run and (run["mode"] + (" (dry run)" if run["dry_run"] else "")))}</td>',
+            f'<td class="text">{_mode(run)}</td>',
             f'<td class="text">{_cell(run and run["ended_at"])}</td>',
             f'<td class="text {escape(str(run and run["status"]), quote=True)}">{_cell(run and run["status"])}</td>',
             f'<td class="text">{_cell(item["watermark"])}</td>',
@@ -118,6 +118,12 @@ def _collections_table(state: dict[str, Any]) -> str:
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(f"<th>{escape(heading)}</th>" for heading in headings)
     return f'<table id="collections"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _mode(run: dict[str, Any] | None) -> str:
+    if run is None or run["mode"] is None:
+        return "-"
+    return _cell(run["mode"] + (" (dry run)" if run["dry_run"] else ""))
 
 
 def _verify_link(verify: dict[str, Any] | None) -> str:

@@ -26,20 +26,18 @@ RUN_FIGURES = (
     ("gone", "stale"),
     ("deleted", "deleted"),
 )
-# Runs looked at for each kind: enough to find every collection's latest.
-LOOK_BACK = 100
 
 
 def load_state(database: Database, now: datetime | None = None) -> dict[str, Any]:
     """The sync's state, JSON-safe (datetimes as ISO strings)."""
     now = now or datetime.now(UTC)
-    migrations = _runs(database, MIGRATION, LOOK_BACK)
-    verifies = _runs(database, VERIFY, LOOK_BACK)
+    migrations = _runs(database, MIGRATION, CHART_RUNS)
     watermarks = {found["_id"]: found for found in database[WATERMARKS].find()}
     collections = []
     for name in COLLECTION_NAMES:
-        last = next((run for run in migrations if name in run["collections"]), None)
-        verify = next((run for run in verifies if name in run["collections"]), None)
+        # Each collection's own latest: a run of other collections doesn't hide it.
+        last = _latest(database, MIGRATION, name)
+        verify = _latest(database, VERIFY, name)
         watermark = _utc(watermarks.get(name, {}).get("watermark"))
         figures = last["collections"][name] if last else {}
         collections.append(
@@ -62,10 +60,16 @@ def load_state(database: Database, now: datetime | None = None) -> dict[str, Any
     return {
         "database": database.name,
         "generated_at": _iso(now),
-        "has_runs": bool(migrations or verifies),
+        "has_runs": database[RUNS].find_one({}, {"_id": 1}) is not None,
         "collections": collections,
-        "chart": [_chart_point(run) for run in reversed(migrations[:CHART_RUNS])],
+        "chart": [_chart_point(run) for run in reversed(migrations)],
     }
+
+
+def _latest(database: Database, kind: str, collection: str) -> dict[str, Any] | None:
+    return database[RUNS].find_one(
+        {"kind": kind, f"collections.{collection}": {"$exists": True}}, sort=[("ended_at", DESCENDING)]
+    )
 
 
 def _runs(database: Database, kind: str, limit: int) -> list[dict[str, Any]]:
