@@ -13,14 +13,19 @@ DAG incrementally, which must pick up exactly those changes.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,17 +86,30 @@ def up() -> int:
     DEMO.mkdir(exist_ok=True)
     env = demo_environment()
     os.environ.update(env)
-    airflow = [sys.executable, "-m", "airflow"]
-
-    # The metadata database takes ~10 s to create: it does so while the servers start.
-    migrate_db = None
+    # Airflow's import and set-up take longer than the demo's DAG runs: its process starts
+    # first, and gets ready while the servers start and Firestore is seeded.
+    migrate = None
     if not (DEMO / "airflow" / "airflow.db").exists():
-        step("Creating the Airflow metadata database (.demo/airflow) in the background")
+        step("Creating the Airflow metadata database (.demo/airflow) and starting Airflow, in the background")
         with open(DEMO / "airflow-db.log", "w") as log:
-            migrate_db = subprocess.Popen(
-                [*airflow, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT
+            migrate = subprocess.Popen(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+    else:
+        step("Starting Airflow in the background")
+    airflow = AirflowRunner(env)
+    try:
+        return _up(airflow, migrate, started)
+    finally:
+        airflow.close()
+        if migrate is not None and migrate.poll() is None:
+            migrate.kill()
 
+
+def _up(airflow: AirflowRunner, migrate: subprocess.Popen | None, started: float) -> int:
     fresh = not reuse_servers()
     if fresh:
         start_servers()
@@ -124,26 +142,28 @@ def up() -> int:
     mongo.close()
     print(f"   Expect: {describe_expectation(expected, incremental)}", flush=True)
 
-    if migrate_db is not None and migrate_db.wait() != 0:
-        print(tail(DEMO / "airflow-db.log"))
-        sys.exit("airflow db migrate failed; its log is .demo/airflow-db.log")
-
-    migrated = run_dag(airflow, env, "firestore_to_mongo", "dag-run.log")
-    rows = print_summary("firestore_to_mongo")
+    if migrate is not None and migrate.wait() != 0:
+        raise AirflowError(
+            f"airflow db migrate failed; see .demo/airflow-db.log:\n{tail(DEMO / 'airflow-db.log')}"
+        )
+    airflow.wait_ready()
+    migrated, figures = run_dag(airflow, "firestore_to_mongo", "dag-run.log")
+    rows = print_summary("firestore_to_mongo", figures)
     if rows is not None:
         surprises = compare_with_expectation(rows, expected)
         if surprises:
             print("Not what was expected: " + "; ".join(surprises) + "\n")
         else:
             print(f"As expected: {describe_expectation(expected, incremental, short=True)}.\n")
-    verified = run_dag(airflow, env, "firestore_to_mongo_verify", "verify-run.log")
-    rows = print_summary("firestore_to_mongo_verify")
+    verified, figures = run_dag(airflow, "firestore_to_mongo_verify", "verify-run.log")
+    rows = print_summary("firestore_to_mongo_verify", figures)
     if rows is not None:
         unverified = [
             f"{row['collection']} {row.get('status')}" for row in rows if row.get("status") != "verified"
         ]
         print(("Not verified: " + ", ".join(unverified)) if unverified else "Every collection verified.")
 
+    airflow.close()
     took = time.monotonic() - started
     kind = "first run: servers started, sample seeded" if fresh else "servers reused"
     kind += ", incremental migration" if incremental else ", full migration"
@@ -378,10 +398,13 @@ class CollectionProgress:
     finished: int = 0
     finished_count: int = 0
     finished_seconds: float = 0.0
+    # The rate of the latest line: what to show when the lines' times add up to 0.0 s.
+    last_rate: float = 0.0
     # Partitions under way: partition index (None when the label has none) → (count, seconds).
     running: dict[int | None, tuple[int, float]] = field(default_factory=dict)
 
     def add(self, line: ProgressLine) -> None:
+        self.last_rate = line.rate
         if line.done:
             self.running.pop(line.partition, None)
             self.finished += 1
@@ -397,7 +420,7 @@ class CollectionProgress:
     @property
     def rate(self) -> float:
         seconds = self.finished_seconds + sum(elapsed for _, elapsed in self.running.values())
-        return self.read / seconds if seconds > 0 else 0.0
+        return self.read / seconds if seconds > 0 else self.last_rate
 
     def describe(self) -> str:
         figures = f"{self.read:,} documents read, {self.rate:,.1f} docs/s"
@@ -446,37 +469,31 @@ class ProgressTracker:
         return lines
 
 
-def run_dag(airflow: list[str], env: dict[str, str], dag_id: str, log_name: str) -> int:
-    """`airflow dags test`, printing the collections' progress from its log every few seconds."""
+def run_dag(airflow: AirflowRunner, dag_id: str, log_name: str) -> tuple[int, dict | None]:
+    """`airflow dags test <dag_id>`, printing the collections' progress from its log every few
+    seconds; its exit code and the figures of its summary task."""
     step(f"Running airflow dags test {dag_id} (log: .demo/{log_name})")
     started = time.monotonic()
     log_path = DEMO / log_name
+    log_path.write_text("")
     tracker = ProgressTracker()
-    with open(log_path, "w") as log, open(log_path, errors="replace") as follow:
-        run = subprocess.Popen(
-            [*airflow, "dags", "test", dag_id, "--conf", DAG_CONF],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with open(log_path, errors="replace") as follow:
+        airflow.send(
+            {"argv": ["dags", "test", dag_id, "--conf", DAG_CONF], "log": str(log_path), "summary": dag_id}
         )
-        try:
-            next_report = started + REPORT_EVERY_SECONDS
-            while run.poll() is None:
-                time.sleep(0.25)
-                tracker.feed(follow.read())
-                if time.monotonic() >= next_report:
-                    next_report += REPORT_EVERY_SECONDS
-                    _print_progress(tracker, started)
-        except KeyboardInterrupt:
-            run.terminate()
-            run.wait()
-            raise
+        next_report = started + REPORT_EVERY_SECONDS
+        while (reply := airflow.reply(timeout=0.25)) is None:
+            tracker.feed(follow.read())
+            if time.monotonic() >= next_report:
+                next_report += REPORT_EVERY_SECONDS
+                _print_progress(tracker, started)
         tracker.feed(follow.read() + "\n")
         _print_progress(tracker, started, final=True)
-    print(f"   finished in {time.monotonic() - started:.0f} s, exit code {run.returncode}", flush=True)
-    if run.returncode:
+    code = reply["exit"]
+    print(f"   finished in {time.monotonic() - started:.0f} s, exit code {code}", flush=True)
+    if code:
         print(tail(log_path))
-    return run.returncode
+    return code, reply.get("summary")
 
 
 def _print_progress(tracker: ProgressTracker, started: float, final: bool = False) -> None:
@@ -492,22 +509,11 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def print_summary(dag_id: str) -> list[dict[str, Any]] | None:
-    """Print the table (and notes) of the DAG's latest summary XCom; return its rows."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
+def print_summary(dag_id: str, figures: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """Print the table (and notes) of a DAG's summary figures; return its rows."""
     from include.firestore_to_mongo.report import render_notes, render_table
     from include.firestore_to_mongo.verify_report import render_verify_notes, render_verify_table
 
-    with create_session() as session:
-        row = (
-            session.query(XComModel)
-            .filter(XComModel.dag_id == dag_id, XComModel.task_id == "summary")
-            .order_by(XComModel.timestamp.desc())
-            .first()
-        )
-        figures = row.value if row else None
     if not figures:
         print(f"\nNo summary of {dag_id} was recorded; see its log under .demo/")
         return None
@@ -526,6 +532,171 @@ def print_summary(dag_id: str) -> list[dict[str, Any]] | None:
         print(f"- {note}")
     print()
     return rows
+
+
+# --- the Airflow process -------------------------------------------------------------------
+# Importing Airflow takes 5-10 s, and the first task of an `airflow dags test` waits ~5 s more
+# while the API its tasks talk to builds its routes: as long as the demo's DAG runs themselves,
+# twice over with one `airflow dags test` process per DAG. So one process,
+# `python -m devtools.demo _airflow`, imports Airflow and sets that API up while the servers
+# start and Firestore is seeded (and `airflow db migrate` runs beside it the first time), then
+# runs Airflow's own command line, `airflow dags test <dag>`, for each DAG in turn, each one's
+# output in its own log file. The demo sends it one JSON command a line on its stdin; it answers
+# each with one JSON line on its stdout.
+
+
+class AirflowError(RuntimeError):
+    pass
+
+
+class AirflowRunner:
+    """The demo's end: start the process, send it commands, read its answers."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.log_path = DEMO / "airflow.log"
+        command = [sys.executable, "-m", "devtools.demo", "_airflow"]
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                cwd=ROOT,
+            )
+        self._replies: queue.Queue[dict | None] = queue.Queue()
+        threading.Thread(target=self._read, name="airflow-replies", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            with contextlib.suppress(ValueError):
+                self._replies.put(json.loads(line))
+        self._replies.put(None)  # the process is gone
+
+    def _check(self, reply: dict | None) -> dict:
+        if reply is None or reply.get("error"):
+            why = reply["error"] if reply else f"exited with {self.process.wait()}"
+            raise AirflowError(f"the Airflow process {why}; see .demo/airflow.log:\n{tail(self.log_path)}")
+        return reply
+
+    def wait_ready(self) -> None:
+        waited = time.monotonic()
+        try:
+            reply = self._replies.get(timeout=0.1)
+        except queue.Empty:
+            step("Waiting for Airflow to be ready")
+            reply = self._replies.get()
+            print(f"   ready after {time.monotonic() - waited:.0f} s more", flush=True)
+        self._check(reply)
+
+    def send(self, command: dict[str, Any]) -> None:
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+
+    def reply(self, timeout: float) -> dict | None:
+        """The answer to the last command, or None when it hasn't come within `timeout`."""
+        try:
+            return self._check(self._replies.get(timeout=timeout))
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Stop the process: nothing of it outlives its commands (each one committed its work)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def serve_airflow() -> int:
+    """The Airflow process: see above."""
+    # Answers go to the real stdout; anything else printed to stdout joins stderr (.demo/airflow.log).
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
+    def answer(reply: dict[str, Any]) -> None:
+        answers.write(json.dumps(reply, default=str) + "\n")
+
+    started = time.monotonic()
+    from airflow.__main__ import main as airflow_main
+
+    _warm_up()
+    print(f"ready in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    answer({"ready": True})
+    for line in sys.stdin:
+        command = json.loads(line)
+        code = _airflow_command(airflow_main, command["argv"], Path(command["log"]))
+        answer(
+            {"exit": code, "summary": latest_summary(command["summary"]) if command.get("summary") else None}
+        )
+    return 0
+
+
+def _airflow_command(airflow_main, argv: list[str], log_path: Path) -> int:
+    """Run `airflow <argv>` (Airflow's own command line) with its output in `log_path`."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        sys.argv = ["airflow", *argv]
+        try:
+            airflow_main()
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+            if isinstance(exit.code, str):
+                print(exit.code, file=sys.stderr)
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+    return code
+
+
+def _warm_up() -> None:
+    """Import what `airflow dags test` and the DAGs' tasks import, and set up the in-process
+    API the tasks talk to (its routes are built on the first request)."""
+    for module in (
+        "airflow.cli.commands.dag_command",
+        "google.cloud.firestore",
+        "pymongo",
+        "include.firestore_to_mongo.tasks",
+        "include.firestore_to_mongo.verify_tasks",
+    ):
+        importlib.import_module(module)
+
+    try:
+        import httpx
+        from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+        transport = in_process_api_server().transport
+        with httpx.Client(transport=transport, base_url="http://in-process.invalid.") as client:
+            client.get("/execution/health")
+    except Exception as error:  # only slower without it
+        print(f"could not set up the in-process API ahead: {error!r}", file=sys.stderr)
+
+
+def latest_summary(dag_id: str) -> dict[str, Any] | None:
+    """The value of the DAG's latest `summary` XCom."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter(XComModel.dag_id == dag_id, XComModel.task_id == "summary")
+            .order_by(XComModel.timestamp.desc())
+            .first()
+        )
+        return row.value if row else None
 
 
 # --- down ----------------------------------------------------------------------------------
@@ -662,6 +833,8 @@ def main(argv: list[str]) -> int:
     if command == "down":
         down()
         return 0
+    if command == "_airflow":
+        return serve_airflow()
     if command == "query" and len(argv) <= 2:
         return query(argv[1] if len(argv) == 2 and argv[1] else None)
     sys.exit(f"usage: python -m devtools.demo [up | down | query [collection]], not {' '.join(argv)!r}")

@@ -72,6 +72,13 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
+def _when(iso: str | None) -> str:
+    """An ISO instant (UTC) as the page shows it: to the second, with its zone."""
+    if not iso:
+        return "-"
+    return escape(f"{iso[:10]} {iso[11:19]} UTC")
+
+
 def _lag(seconds: int | None) -> str:
     if seconds is None:
         return "-"
@@ -104,9 +111,9 @@ def _collections_table(state: dict[str, Any]) -> str:
             f'<td class="text">{escape(item["name"])}</td>',
             f'<td class="text">{_run_link(run) if run else "never"}</td>',
             f'<td class="text">{_mode(run)}</td>',
-            f'<td class="text">{_cell(run and run["ended_at"])}</td>',
+            f'<td class="text">{_when(run and run["ended_at"])}</td>',
             f'<td class="text {escape(str(run and run["status"]), quote=True)}">{_cell(run and run["status"])}</td>',
-            f'<td class="text">{_cell(item["watermark"])}</td>',
+            f'<td class="text">{_when(item["watermark"])}</td>',
             f"<td>{_lag(item['lag_seconds'])}</td>",
             *(f"<td>{_cell(figures.get(label))}</td>" for label, _ in RUN_FIGURES),
             f"<td>{_cell(item['without_cursor'])}</td>",
@@ -129,7 +136,7 @@ def _mode(run: dict[str, Any] | None) -> str:
 def _verify_link(verify: dict[str, Any] | None) -> str:
     if verify is None:
         return "never (DAG <code>firestore_to_mongo_verify</code>)"
-    return f"{_run_link(verify)}<br>{escape(verify['ended_at'] or '')}"
+    return f"{_run_link(verify)}<br>{_when(verify['ended_at'])}"
 
 
 def _notes(state: dict[str, Any]) -> str:
@@ -156,8 +163,9 @@ def _chart(points: list[dict[str, Any]]) -> str:
         title = escape(
             f"{point['run_id']}: {point['written']:,} written, {point['docs_per_second']:,} docs/s"
         )
+        bar_width = min(step * 0.7, 24)
         bars.append(
-            f'<rect x="{x + step * 0.15:.1f}" y="{height - pad - bar:.1f}" width="{step * 0.7:.1f}" '
+            f'<rect x="{x + (step - bar_width) / 2:.1f}" y="{height - pad - bar:.1f}" width="{bar_width:.1f}" '
             f'height="{bar:.1f}" fill="#9fb3c8"><title>{title}</title></rect>'
         )
         y = height - pad - (height - 2 * pad) * point["docs_per_second"] / fastest

@@ -222,7 +222,7 @@ def test_the_table_links_the_last_run_and_the_last_verify() -> None:
     assert cells[1] == '<a href="../dags/firestore_to_mongo/runs/scheduled__1" target="_top">scheduled__1</a>'
     assert cells[16] == (
         '<a href="../dags/firestore_to_mongo_verify/runs/manual__v" target="_top">manual__v</a>'
-        "<br>2026-11-29T09:00:00+00:00"
+        "<br>2026-11-29 09:00:00 UTC"
     )
     assert all('href="/' not in cell and "://" not in cell for cell in cells)
 
@@ -238,9 +238,9 @@ def test_the_table_links_the_last_run_and_the_last_verify() -> None:
             {
                 0: "users",
                 2: "incremental",
-                3: "2026-11-29T09:00:00+00:00",
+                3: "2026-11-29 09:00:00 UTC",
                 4: "ok",
-                5: "2026-11-29T08:00:00+00:00",
+                5: "2026-11-29 08:00:00 UTC",
                 6: "1 h 0 min",
                 7: "1,200",
                 13: "6",
