@@ -26,7 +26,7 @@ PYTHON311 ?= $(shell \
 VENV311 := .venv311
 STAMP311 := $(VENV311)/.installed-$(shell cksum < requirements-py311.lock | cut -d' ' -f1)
 
-.PHONY: help venv test test-py311 lint format lock demo demo-down clean bench bench-rss
+.PHONY: help venv test test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss
 
 help:
 	@echo "make test       create .venv if needed, run every test (unit + integration)"
@@ -88,6 +88,12 @@ bench: venv
 bench-rss: venv
 	BENCH_RSS=1 PYTHONPATH=. $(PY) -m bench
 
+ui: venv
+	PYTHONPATH=. $(PY) -m devtools.ui up
+
+ui-down:
+	@test -x $(PY) && PYTHONPATH=. $(PY) -m devtools.ui down || true
+
 demo-down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m devtools.demo down || true
 
@@ -95,5 +101,5 @@ demo-down:
 query: venv
 	@PYTHONPATH=. $(PY) -m devtools.demo query $(COLLECTION)
 
-clean: demo-down
-	rm -rf .demo .pytest_cache .ruff_cache
+clean: demo-down ui-down
+	rm -rf .demo .ui .pytest_cache .ruff_cache
