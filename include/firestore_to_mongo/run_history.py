@@ -85,9 +85,13 @@ def record_run(database: Database, record: dict[str, Any], keep: int = KEEP_RUNS
 
 def record_summary(config, kind: str, ti, rows: list[dict[str, Any]]) -> None:
     """From a summary task: store the run's record. A failure to store it is logged, not
-    raised: the run's own outcome doesn't depend on the page's history."""
+    raised: the run's own outcome doesn't depend on the page's history. A dry run writes
+    nothing to MongoDB, this record included."""
     from include.firestore_to_mongo.tasks import TargetSession
 
+    if getattr(config, "dry_run", False):
+        log.info("dry run: not recorded in %s", RUNS)
+        return
     try:
         with TargetSession(config) as target:
             record_run(target.database, run_record(kind, ti.dag_id, ti.run_id, rows, datetime.now(UTC)))

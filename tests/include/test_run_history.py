@@ -262,6 +262,16 @@ def test_record_summary_stores_the_run(mongo_uri, mongo_db, monkeypatch, kind: s
     assert before - timedelta(seconds=1) <= stored["ended_at"] <= datetime.now(UTC) + timedelta(seconds=1)
 
 
+def test_a_dry_run_is_not_recorded(mongo_uri, mongo_db, monkeypatch) -> None:
+    """A dry run writes nothing to MongoDB, not even the page's record."""
+    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", airflow_mongo_connection(mongo_uri, mongo_db.name))
+    dry = SimpleNamespace(mongo_conn_id="mongo_default", mongo_db=None, timeout_seconds=1, dry_run=True)
+
+    record_summary(dry, MIGRATION, TI, [row("users")])
+
+    assert mongo_db.list_collection_names() == []
+
+
 @pytest.mark.parametrize(
     "uri",
     [
