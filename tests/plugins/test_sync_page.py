@@ -19,7 +19,8 @@ from tests.backends import airflow_mongo_connection
 from tests.conftest import ROOT
 
 ENDED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-NOW = datetime.now(UTC)
+# Watermarks are this far behind the moment they are seeded.
+LAG = timedelta(minutes=95)
 
 
 def row(collection: str, **figures) -> dict:
@@ -56,7 +57,8 @@ def client(app, mongo_uri, mongo_db, monkeypatch):
     return TestClient(app)
 
 
-def seed(mongo_db, runs: int = 3) -> None:
+def seed(mongo_db, runs: int = 3) -> datetime:
+    """Runs, a verify, and watermarks LAG behind now; returns the watermark."""
     for number in range(runs):
         rows = [
             row(name, read=100 * (number + 1), without_cursor=7 if name == "messages" else None)
@@ -78,10 +80,10 @@ def seed(mongo_db, runs: int = 3) -> None:
     record_run(
         mongo_db, run_record(VERIFY, "firestore_to_mongo_verify", "manual__verify", verify_rows, ENDED)
     )
+    watermark = datetime.now(UTC) - LAG
     for name in ("users", "messages"):
-        WatermarkStore(mongo_db).advance(
-            name, NOW - timedelta(minutes=95), "p/(default)", "scheduled__2", "incremental"
-        )
+        WatermarkStore(mongo_db).advance(name, watermark, "p/(default)", "scheduled__2", "incremental")
+    return watermark
 
 
 def test_every_route_asks_for_an_airflow_user(mongo_uri, mongo_db, monkeypatch):
@@ -96,7 +98,7 @@ def test_every_route_asks_for_an_airflow_user(mongo_uri, mongo_db, monkeypatch):
 
 
 def test_a_seeded_target_shows_every_figure(client, mongo_db):
-    seed(mongo_db)
+    watermark = seed(mongo_db)
 
     page = client.get("/").text
 
@@ -107,7 +109,7 @@ def test_a_seeded_target_shows_every_figure(client, mongo_db):
     cells = re.findall(r"<td[^>]*>(.*?)</td>", messages)
     assert cells[1] == '<a href="../dags/firestore_to_mongo/runs/scheduled__2" target="_top">scheduled__2</a>'
     assert cells[2:5] == ["incremental", "2026-11-29 11:00:00 UTC", "ok"]
-    assert cells[5].startswith((NOW - timedelta(minutes=95)).strftime("%Y-%m-%d %H:%M"))
+    assert cells[5] == watermark.strftime("%Y-%m-%d %H:%M:%S UTC")
     assert cells[6] == "1 h 35 min"
     # read, inserted, updated, unchanged, skipped, failed, gone, deleted; the invisible gap
     assert cells[7:16] == ["300", "11", "12", "97", "3", "0", "4", "2", "7"]
