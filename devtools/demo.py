@@ -86,30 +86,21 @@ def up() -> int:
     DEMO.mkdir(exist_ok=True)
     env = demo_environment()
     os.environ.update(env)
-    # Airflow's import and set-up take longer than the demo's DAG runs: its process starts
+    # Airflow takes 15-30 s to import and set up, as long as a DAG run: its process starts
     # first, and gets ready while the servers start and Firestore is seeded.
-    migrate = None
-    if not (DEMO / "airflow" / "airflow.db").exists():
-        step("Creating the Airflow metadata database (.demo/airflow) and starting Airflow, in the background")
-        with open(DEMO / "airflow-db.log", "w") as log:
-            migrate = subprocess.Popen(
-                [sys.executable, "-m", "airflow", "db", "migrate"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-    else:
-        step("Starting Airflow in the background")
-    airflow = AirflowRunner(env)
+    migrate = not (DEMO / "airflow" / "airflow.db").exists()
+    step(
+        "Starting Airflow in the background"
+        + (", which creates its metadata database in .demo/airflow" if migrate else "")
+    )
+    airflow = AirflowRunner(env, migrate)
     try:
-        return _up(airflow, migrate, started)
+        return _up(airflow, started)
     finally:
         airflow.close()
-        if migrate is not None and migrate.poll() is None:
-            migrate.kill()
 
 
-def _up(airflow: AirflowRunner, migrate: subprocess.Popen | None, started: float) -> int:
+def _up(airflow: AirflowRunner, started: float) -> int:
     fresh = not reuse_servers()
     if fresh:
         start_servers()
@@ -126,8 +117,13 @@ def _up(airflow: AirflowRunner, migrate: subprocess.Popen | None, started: float
         from devtools.sample_data import seed
 
         step("Seeding Firestore with the sample dataset")
+        seeding = time.monotonic()
         counts = seed(client)
-        print("   " + ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items())))
+        print(
+            "   "
+            + ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items()))
+            + f" in {time.monotonic() - seeding:.0f} s"
+        )
         expected = first_run_expectation()
     elif not has_watermarks(database):
         step("Firestore holds the sample already; MongoDB has no watermark yet: a full run")
@@ -142,10 +138,6 @@ def _up(airflow: AirflowRunner, migrate: subprocess.Popen | None, started: float
     mongo.close()
     print(f"   Expect: {describe_expectation(expected, incremental)}", flush=True)
 
-    if migrate is not None and migrate.wait() != 0:
-        raise AirflowError(
-            f"airflow db migrate failed; see .demo/airflow-db.log:\n{tail(DEMO / 'airflow-db.log')}"
-        )
     airflow.wait_ready()
     migrated, figures = run_dag(airflow, "firestore_to_mongo", "dag-run.log")
     rows = print_summary("firestore_to_mongo", figures)
@@ -200,6 +192,13 @@ def start_servers() -> None:
     from devtools.servers import start_firestore_emulator, start_mongoeco
 
     down(quiet=True)
+    taken = [f"{port} ({SERVER_NAMES[name]})" for name, port in PORTS.items() if _port_answers(port)]
+    if taken:
+        raise DemoError(
+            f"something else listens on port {' and '.join(taken)}: a demo server whose pid file went "
+            "with `rm -rf .demo`? Stop it (`ps aux | grep -E 'mongoeco_server|cloud-firestore-emulator'`), "
+            "or pick other ports with DEMO_FIRESTORE_PORT and DEMO_MONGO_PORT."
+        )
     # The SQLite file of earlier versions of the demo: nothing reads it any more.
     (DEMO / "mongo.sqlite").unlink(missing_ok=True)
     step(
@@ -219,6 +218,9 @@ def start_servers() -> None:
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(emulator), pool.submit(mongo)]
+            # Meanwhile, the clients' imports (seconds, on a busy machine).
+            importlib.import_module("google.cloud.firestore")
+            importlib.import_module("pymongo")
         for future in futures:
             future.result()
     except Exception:
@@ -538,23 +540,27 @@ def print_summary(dag_id: str, figures: dict[str, Any] | None) -> list[dict[str,
 # Importing Airflow takes 5-10 s, and the first task of an `airflow dags test` waits ~5 s more
 # while the API its tasks talk to builds its routes: as long as the demo's DAG runs themselves,
 # twice over with one `airflow dags test` process per DAG. So one process,
-# `python -m devtools.demo _airflow`, imports Airflow and sets that API up while the servers
-# start and Firestore is seeded (and `airflow db migrate` runs beside it the first time), then
-# runs Airflow's own command line, `airflow dags test <dag>`, for each DAG in turn, each one's
-# output in its own log file. The demo sends it one JSON command a line on its stdin; it answers
-# each with one JSON line on its stdout.
+# `python -m devtools.demo _airflow`, imports Airflow, runs `airflow db migrate` the first time
+# and sets that API up while the servers start and Firestore is seeded; then it runs Airflow's
+# own command line, `airflow dags test <dag>`, for each DAG in turn, each one's output in its
+# own log file. The demo sends it one JSON command a line on its stdin; it answers each with
+# one JSON line on its stdout.
 
 
-class AirflowError(RuntimeError):
+class DemoError(RuntimeError):
+    """What stops the demo, said in a sentence rather than a traceback."""
+
+
+class AirflowError(DemoError):
     pass
 
 
 class AirflowRunner:
     """The demo's end: start the process, send it commands, read its answers."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], migrate: bool) -> None:
         self.log_path = DEMO / "airflow.log"
-        command = [sys.executable, "-m", "devtools.demo", "_airflow"]
+        command = [sys.executable, "-m", "devtools.demo", "_airflow", *(["--migrate"] if migrate else [])]
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 command,
@@ -608,7 +614,7 @@ class AirflowRunner:
         self.process.wait()
 
 
-def serve_airflow() -> int:
+def serve_airflow(migrate: bool) -> int:
     """The Airflow process: see above."""
     # Answers go to the real stdout; anything else printed to stdout joins stderr (.demo/airflow.log).
     answers = os.fdopen(os.dup(1), "w", buffering=1)
@@ -620,7 +626,18 @@ def serve_airflow() -> int:
     started = time.monotonic()
     from airflow.__main__ import main as airflow_main
 
+    print(f"Airflow imported in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    # The first time, a fork of this process (Airflow imported already) creates the metadata
+    # database while this one warms up: on two cores, that is seconds off the first run.
+    migrating = os.fork() if migrate else None
+    if migrating == 0:
+        os._exit(_airflow_command(airflow_main, ["db", "migrate"], DEMO / "airflow-db.log"))
     _warm_up()
+    if migrating is not None:
+        if os.waitstatus_to_exitcode(os.waitpid(migrating, 0)[1]) != 0:
+            answer({"error": "could not create its metadata database (see .demo/airflow-db.log)"})
+            return 1
+        print("metadata database created (.demo/airflow-db.log)", file=sys.stderr, flush=True)
     print(f"ready in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     answer({"ready": True})
     for line in sys.stdin:
@@ -803,7 +820,8 @@ def describe_database(database, collection: str | None = None) -> str:
     for name in names:
         note = "  (the DAGs' own bookkeeping)" if name.startswith("_") else ""
         out.append(f"{name.ljust(width)}  {counts[name]:>9,}{note}")
-    for name in names:
+    # Samples of the data; the bookkeeping collections only when asked for by name.
+    for name in [name for name in names if collection is not None or not name.startswith("_")]:
         newest = database[name].find_one(sort=[("_id", -1)])
         out += ["", f"{name}: newest document (highest _id)"]
         out.append(to_json(newest) if newest is not None else "(empty)")
@@ -829,12 +847,18 @@ def step(message: str) -> None:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "up"
     if command == "up":
-        return up()
+        try:
+            return up()
+        except DemoError as error:
+            print(f"make demo stopped: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
     if command == "down":
         down()
         return 0
     if command == "_airflow":
-        return serve_airflow()
+        return serve_airflow(migrate="--migrate" in argv[1:])
     if command == "query" and len(argv) <= 2:
         return query(argv[1] if len(argv) == 2 and argv[1] else None)
     sys.exit(f"usage: python -m devtools.demo [up | down | query [collection]], not {' '.join(argv)!r}")

@@ -145,7 +145,9 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"airflow standalone exited with {process.returncode}: {log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"airflow standalone exited with {process.returncode}: {log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as response:
                 if response.status == 200:
