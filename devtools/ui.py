@@ -105,8 +105,8 @@ def start_stack(directory: Path, airflow_port: int | None = None, quiet: bool = 
         mongo = start_mongoeco(log_path=directory / "mongo.log")
         started.append(mongo.process)
         env = environment(directory, airflow_port, emulator.address, mongo.port)
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.address
-        counts = seed(firestore.Client(project=PROJECT, credentials=AnonymousCredentials()))
+        with _emulator_host(emulator.address):
+            counts = seed(firestore.Client(project=PROJECT, credentials=AnonymousCredentials()))
         say("Seeded " + ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items())))
         password = _password_file(Path(env["AIRFLOW_HOME"]))
         say(f"Starting airflow standalone on port {airflow_port} (log: {directory / 'airflow.log'})")
@@ -127,6 +127,21 @@ def start_stack(directory: Path, airflow_port: int | None = None, quiet: bool = 
     except BaseException:
         stop_all([process.pid for process in started])
         raise
+
+
+@contextlib.contextmanager
+def _emulator_host(address: str):
+    """FIRESTORE_EMULATOR_HOST for the clients made inside, restored afterwards: the caller
+    (a test session, say) may have its own emulator."""
+    before = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = address
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["FIRESTORE_EMULATOR_HOST"]
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = before
 
 
 def _password_file(home: Path) -> str:
