@@ -26,24 +26,6 @@ MIGRATE_DAG_ID = "firestore_to_mongo"
 VERIFY_DAG_ID = "firestore_to_mongo_verify"
 
 
-def airflow_environment(
-    root: Path, home: Path, firestore_address: str, project: str, mongo_conn: str
-) -> dict[str, str]:
-    return dict(
-        os.environ,
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(root / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PYTHONPATH=str(root),
-        FIRESTORE_EMULATOR_HOST=firestore_address,
-        AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
-            {"conn_type": "google_cloud_platform", "extra": {"project": project}}
-        ),
-        AIRFLOW_CONN_MONGO_DEFAULT=mongo_conn,
-    )
-
-
 def migrate_metadata_db(env: dict[str, str]) -> bool:
     """Create the Airflow database once; True when it had to be created."""
     if (Path(env["AIRFLOW_HOME"]) / "airflow.db").exists():

@@ -30,11 +30,11 @@ from bench.product import (
     MIGRATE_DAG_ID,
     VERIFY_DAG_ID,
     DagRun,
-    airflow_environment,
     migrate_metadata_db,
     run_dag,
 )
 from bench.rss import PeakRss, mb
+from devtools.servers import airflow_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".bench"

@@ -33,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from devtools.servers import airflow_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
 PROJECT = "demo-project"
@@ -63,18 +65,12 @@ CHECKED_FIGURES = ("inserted", "updated", "failed", "deleted")
 
 
 def demo_environment() -> dict[str, str]:
-    return dict(
-        os.environ,
-        AIRFLOW_HOME=str(DEMO / "airflow"),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        PYTHONPATH=str(ROOT),
-        FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{FIRESTORE_PORT}",
-        AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
-            {"conn_type": "google_cloud_platform", "extra": {"project": PROJECT}}
-        ),
-        AIRFLOW_CONN_MONGO_DEFAULT=f"mongo://127.0.0.1:{MONGO_PORT}/{DATABASE}?directConnection=true",
+    return airflow_environment(
+        ROOT,
+        DEMO / "airflow",
+        f"127.0.0.1:{FIRESTORE_PORT}",
+        PROJECT,
+        f"mongo://127.0.0.1:{MONGO_PORT}/{DATABASE}?directConnection=true",
     )
 
 

@@ -8,6 +8,7 @@ killed and restarted to simulate a failover.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -39,6 +40,27 @@ def stop_process_group(process: subprocess.Popen, timeout: float = 10) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
+
+
+def airflow_environment(
+    root: Path, home: Path, firestore_address: str, project: str, mongo_conn: str, **extra: str
+) -> dict[str, str]:
+    """The environment of an Airflow process that runs this project's DAGs (and plugin)
+    against the emulator and a Mongo server: the demo's, `make ui`'s, the bench's."""
+    return dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(root / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        PYTHONPATH=str(root),
+        FIRESTORE_EMULATOR_HOST=firestore_address,
+        AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
+            {"conn_type": "google_cloud_platform", "extra": {"project": project}}
+        ),
+        AIRFLOW_CONN_MONGO_DEFAULT=mongo_conn,
+        **extra,
+    )
 
 
 @dataclass

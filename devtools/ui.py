@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.servers import free_port, start_firestore_emulator, start_mongoeco
+from devtools.servers import airflow_environment, free_port, start_firestore_emulator, start_mongoeco
 
 ROOT = Path(__file__).resolve().parent.parent
 UI = ROOT / ".ui"
@@ -62,26 +62,20 @@ def stop_all(pids: list[int], timeout: float = 20) -> None:
 
 def environment(directory: Path, airflow_port: int, firestore: str, mongo_port: int) -> dict[str, str]:
     home = directory / "airflow"
-    return dict(
-        os.environ,
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    return airflow_environment(
+        ROOT,
+        home,
+        firestore,
+        PROJECT,
+        f"mongo://127.0.0.1:{mongo_port}/{DATABASE}?directConnection=true",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
         AIRFLOW__API__PORT=str(airflow_port),
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{airflow_port}",
         # Manual only: unpausing a scheduled DAG would start its latest interval's run at once.
         FIRESTORE_TO_MONGO_SCHEDULE="none",
-        PYTHONPATH=str(ROOT),
         # `airflow standalone` starts its components as `airflow …`, found on PATH.
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        FIRESTORE_EMULATOR_HOST=firestore,
-        AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT=json.dumps(
-            {"conn_type": "google_cloud_platform", "extra": {"project": PROJECT}}
-        ),
-        AIRFLOW_CONN_MONGO_DEFAULT=f"mongo://127.0.0.1:{mongo_port}/{DATABASE}?directConnection=true",
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from include.firestore_to_mongo.sync_state import CHART_RUNS, RUN_FIGURES
 
@@ -182,7 +182,3 @@ def _chart(points: list[dict[str, Any]]) -> str:
         f'<text x="{width - pad}" y="{pad - 12}" font-size="12" fill="#d9480f" text-anchor="end">line: '
         f"docs/s (max {fastest:,})</text></svg>"
     )
-
-
-def page_url(conn_id: str, database: str | None) -> str:
-    return "?" + urlencode({"conn_id": conn_id} | ({"database": database} if database else {}))

@@ -12,7 +12,7 @@ import pytest
 from include.firestore_to_mongo import sync_page
 from include.firestore_to_mongo.report import missing_report
 from include.firestore_to_mongo.run_history import MIGRATION, record_run, run_record
-from include.firestore_to_mongo.sync_page import page_url, render_page
+from include.firestore_to_mongo.sync_page import render_page
 from include.firestore_to_mongo.sync_state import CHART_RUNS, load_state
 
 EVIL = "<script>alert('x')</script>&\""
@@ -375,19 +375,6 @@ def test_the_picker_keeps_its_values(conn_id: str, database, conn_value: str, da
     assert f'<input name="database" value="{database_value}" ' in page
     assert f"Mongo connection <code>{conn_value}</code>" in page
     assert '<form method="get">' in page
-
-
-@pytest.mark.parametrize(
-    ("conn_id", "database", "url"),
-    [
-        pytest.param("mongo_default", None, "?conn_id=mongo_default", id="no-database"),
-        pytest.param("mongo_default", "", "?conn_id=mongo_default", id="empty-database"),
-        pytest.param("m", "app", "?conn_id=m&database=app", id="database"),
-        pytest.param("a b&c", "d=e", "?conn_id=a+b%26c&database=d%3De", id="quoted"),
-    ],
-)
-def test_page_url(conn_id: str, database, url: str) -> None:
-    assert page_url(conn_id, database) == url
 
 
 # --- the chart -------------------------------------------------------------------------------------
