@@ -1,38 +1,22 @@
 """Find MongoDB documents whose Firestore source is gone, and optionally delete them.
 
-A full run records every key it read in a ledger on local disk (SQLite), so
-memory stays bounded however large the collection; afterwards each MongoDB key
-is looked up in the ledger. A key that is missing there belongs to a document
-that no longer exists in Firestore.
+A full run's partitions journal every key they read (`key_conflicts.KeyJournal`);
+`<name>_done` folds the journal into a ledger on local disk (SQLite), so memory
+stays bounded however large the collection, and looks each MongoDB key up in it. A
+key that is missing there belongs to a document that no longer exists in Firestore.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.collection import Collection
 
-from include.firestore_to_mongo.mapping import encode_key
-from include.firestore_to_mongo.scratch import ScratchSqlite
+from include.firestore_to_mongo.key_conflicts import LocalKeyLedger
 
 SAMPLE_KEYS = 5
-
-
-class KeyLedger(ScratchSqlite):
-    """A set of upsert keys, kept in a temporary SQLite file."""
-
-    def __init__(self) -> None:
-        super().__init__("keys", "CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID")
-
-    def add(self, keys: Iterable[tuple]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO keys VALUES (?)", ((encode_key(k),) for k in keys))
-
-    def missing(self, keys: list[tuple]) -> list[tuple]:
-        encoded = [encode_key(key) for key in keys]
-        found = {row[0] for row in self.where_in("SELECT key FROM keys WHERE key", encoded)}
-        return [key for key, code in zip(keys, encoded, strict=True) if code not in found]
 
 
 @dataclass
@@ -43,7 +27,7 @@ class DeletionResult:
 
 
 def stale_keys(
-    collection: Collection, key_fields: tuple[str, ...], ledger: KeyLedger, batch_size: int
+    collection: Collection, key_fields: tuple[str, ...], ledger: LocalKeyLedger, batch_size: int
 ) -> Iterator[list[tuple]]:
     """Yield, batch by batch, the keys in `collection` that the ledger lacks.
 
@@ -68,7 +52,7 @@ def stale_keys(
 def find_and_prune(
     collection: Collection,
     key_fields: tuple[str, ...],
-    ledger: KeyLedger,
+    ledger: LocalKeyLedger,
     batch_size: int,
     prune: bool,
 ) -> DeletionResult:
@@ -85,23 +69,26 @@ def find_and_prune(
     return result
 
 
-def ledger_from_source(client, spec, batch_size: int, timeout: float, limiter=None) -> tuple[KeyLedger, int]:
-    """A ledger of every key the source has now, from a names-and-ids-only read.
-
-    Returns the ledger and how many documents' keys could not be worked out (their
-    id field can't be a key): while there are any, nothing may be called deleted.
-    """
+def ledger_from_source(client, spec, batch_size: int, timeout: float, limiter=None) -> LocalKeyLedger:
+    """A ledger of every key the source has now, from a names-and-ids-only read: a
+    dry run's, which journals nothing. Documents whose key can't be worked out are
+    left out; the partitions counted them as failed, which stops any deletion check."""
     from include.firestore_to_mongo.firestore_reader import read_pages
+    from include.firestore_to_mongo.key_conflicts import ConflictGuard
     from include.firestore_to_mongo.mapping import MappingError, map_document
 
-    ledger = KeyLedger()
-    unknown = 0
-    for page in read_pages(client, spec, batch_size, timeout, limiter=limiter, fields=[spec.id_field]):
-        keys = []
-        for document in page.documents:
-            try:
-                keys.append(tuple(map_document(spec, document.path, document.data).key.values()))
-            except MappingError:
-                unknown += 1
-        ledger.add(keys)
-    return ledger, unknown
+    ledger = LocalKeyLedger()
+    guard = ConflictGuard(spec, ledger)
+    try:
+        for page in read_pages(client, spec, batch_size, timeout, limiter=limiter, fields=[spec.id_field]):
+            mapped = []
+            for document in page.documents:
+                try:
+                    mapped.append(map_document(spec, document.path, document.data))
+                except MappingError:
+                    continue
+            ledger.record(guard.claims(mapped))
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger

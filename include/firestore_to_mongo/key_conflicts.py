@@ -17,25 +17,26 @@ still write a loser before they learn of the winner, so the collection's `_done`
 task rewrites every conflicted key's winner at the end: the outcome in MongoDB is the
 winner, and only the winner, on every run.
 
-The ledger of a real run lives in the target database (`_firestore_to_mongo_keys.*`,
-one collection per run and collection, dropped when the collection is done) so that
-partitions on different workers share it and a retried partition finds its earlier
-claims. A dry run writes nothing, so each partition keeps its own ledger on local
-disk, and conflicts across partitions are not seen.
+Each partition judges its claims on a ledger on local disk (SQLite) and journals
+every page's claims into the target database with one insert (`KeyJournal`), so
+partitions on different workers, and a partition retried from its checkpoint, add up
+to the run's whole key set. `<name>_done` folds the journal into one local ledger:
+it names the conflicts across partitions, and it is the run's record of every key the
+source has, for finding deleted sources without reading Firestore again. A dry run
+writes nothing, so its partitions keep only their local ledgers, and conflicts across
+partitions are not seen.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pymongo import UpdateOne
+from pymongo import ASCENDING
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError
 
 from include.firestore_to_mongo.mapping import (
     MappedDocument,
@@ -50,8 +51,9 @@ from include.firestore_to_mongo.specs import CollectionSpec
 
 log = logging.getLogger(__name__)
 
-LEDGER_PREFIX = "_firestore_to_mongo_keys."
-DUPLICATE_KEY = 11000
+# The migration's key journal; the verify keeps its own (`verify_store.KEY_JOURNAL`).
+MIGRATION_JOURNAL = "_firestore_to_mongo_key_journal"
+LEGACY_LEDGER_PREFIX = "_firestore_to_mongo_keys."
 
 
 @dataclass(frozen=True)
@@ -80,69 +82,19 @@ class ClaimLedger(Protocol):
         """Each key claimed by more than one document, with its claims, best first."""
 
 
-class MongoKeyLedger:
-    """The run's ledger of one collection, in a collection of the target database."""
-
-    def __init__(self, database: Database, run_key: str, collection: str) -> None:
-        self.collection = database[ledger_name(run_key, collection)]
-
-    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
-        if not claims:
-            return {}
-        requests = [
-            UpdateOne({"_id": key}, {"$addToSet": {"c": {"p": claim.path, "o": claim.owner}}}, upsert=True)
-            for key, claim in claims
-        ]
-        try:
-            inserted = set(self.collection.bulk_write(requests, ordered=False).upserted_ids)
-        except BulkWriteError as error:
-            # Two partitions inserting one new key at once: one upsert loses the race
-            # on _id. Its retry finds the document and adds to it.
-            errors = error.details.get("writeErrors", [])
-            if error.details.get("writeConcernErrors") or any(e["code"] != DUPLICATE_KEY for e in errors):
-                raise
-            self.collection.bulk_write([requests[e["index"]] for e in errors], ordered=False)
-            inserted = {item["index"] for item in error.details.get("upserted", [])}
-        # A claim that created its key's entry is the only one so far: no need to read it
-        # back. Only keys claimed before (a conflict, or a retried page) are looked up, so
-        # a run without conflicts costs one write per batch.
-        known = {key: [claim] for index, (key, claim) in enumerate(claims) if index in inserted}
-        claimed_before = list({key for index, (key, _) in enumerate(claims) if index not in inserted})
-        if claimed_before:
-            for found in self.collection.find({"_id": {"$in": claimed_before}}):
-                known[found["_id"]] = _claims(found)
-        return known
-
-    def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
-        for found in self.collection.find({"c.1": {"$exists": True}}).sort("_id", 1):
-            yield found["_id"], sorted(_claims(found), key=lambda claim: claim.rank)
-
-    def drop(self) -> None:
-        self.collection.drop()
-
-
-def ledger_name(run_key: str, collection: str) -> str:
-    # Hashed: run ids hold characters and lengths a collection name can't.
-    return f"{LEDGER_PREFIX}{collection}.{hashlib.sha256(run_key.encode()).hexdigest()[:20]}"
-
-
-def drop_other_ledgers(database: Database, run_key: str, collection: str) -> list[str]:
-    """Drop the ledgers of `collection` left by other runs (which failed and were not
-    retried to the end); return their names."""
-    own = ledger_name(run_key, collection)
-    prefix = f"{LEDGER_PREFIX}{collection}."
-    dropped = [name for name in database.list_collection_names() if name.startswith(prefix) and name != own]
+def drop_legacy_ledgers(database: Database, collection: str) -> list[str]:
+    """Drop the per-run ledger collections (`_firestore_to_mongo_keys.<collection>.*`)
+    that versions before the key journal left when a run failed; return their names."""
+    prefix = f"{LEGACY_LEDGER_PREFIX}{collection}."
+    dropped = [name for name in database.list_collection_names() if name.startswith(prefix)]
     for name in dropped:
         database.drop_collection(name)
     return dropped
 
 
-def _claims(found: dict[str, Any]) -> list[Claim]:
-    return [Claim(item["p"], item["o"]) for item in found["c"]]
-
-
 class LocalKeyLedger(ScratchSqlite):
-    """A ledger in a temporary SQLite file, for one process (dry runs)."""
+    """A ledger in a temporary SQLite file, for one process: a partition's own claims,
+    or a whole run's once `<name>_done` has folded the journal into it."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -150,11 +102,14 @@ class LocalKeyLedger(ScratchSqlite):
             "CREATE TABLE claims (key TEXT, path TEXT, owner INTEGER, PRIMARY KEY (key, path)) WITHOUT ROWID",
         )
 
-    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
+    def record(self, claims: list[tuple[str, Claim]]) -> None:
         self.db.executemany(
             "INSERT OR IGNORE INTO claims VALUES (?, ?, ?)",
             ((key, claim.path, claim.owner) for key, claim in claims),
         )
+
+    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
+        self.record(claims)
         found: dict[str, list[Claim]] = {}
         keys = list({key for key, _ in claims})
         for key, path, owner in self.where_in("SELECT key, path, owner FROM claims WHERE key", keys):
@@ -185,6 +140,77 @@ class LocalKeyLedger(ScratchSqlite):
             claims.append(Claim(path, bool(owner)))
         if claims:
             yield current, sorted(claims, key=lambda claim: claim.rank)
+
+
+class KeyJournal:
+    """The keys a run's partitions read, one MongoDB document per page.
+
+    Partitions may run on different workers, so the key set lives in the target
+    database; but a page costs one insert, not one write per key. `<name>_done` folds
+    the journal into a ledger on local disk (`ledger()`).
+    """
+
+    def __init__(
+        self, database: Database, name: str, run_key: str, collection: str, partition: int | None = None
+    ) -> None:
+        self.journal = database[name]
+        self.run_key = run_key
+        self.collection = collection
+        self.partition = partition
+
+    @property
+    def _own(self) -> dict[str, Any]:
+        return {"run": self.run_key, "collection": self.collection}
+
+    def prepare(self) -> None:
+        self.journal.create_index([("run", ASCENDING), ("collection", ASCENDING), ("partition", ASCENDING)])
+
+    def clear_partition(self) -> None:
+        """Forget an earlier attempt's pages: for a partition that starts over."""
+        self.journal.delete_many(self._own | {"partition": self.partition})
+
+    def append(self, claims: list[tuple[str, Claim]]) -> None:
+        if claims:
+            entries = [[key, claim.path, claim.owner] for key, claim in claims]
+            self.journal.insert_one(self._own | {"partition": self.partition, "claims": entries})
+
+    def ledger(self) -> LocalKeyLedger:
+        """Every page's claims, in a ledger on local disk (the caller closes it). A page
+        journaled twice (read again after a retry) adds nothing: claims are a set."""
+        ledger = LocalKeyLedger()
+        try:
+            for page in self.journal.find(self._own, {"claims": 1}):
+                ledger.record([(key, Claim(path, owner)) for key, path, owner in page["claims"]])
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
+
+    def drop(self) -> None:
+        self.journal.delete_many(self._own)
+
+    @staticmethod
+    def drop_other_runs(database: Database, name: str, run_key: str, collection: str) -> int:
+        """Delete the pages that earlier runs (which failed) left: one run of a DAG at a time."""
+        return database[name].delete_many({"collection": collection, "run": {"$ne": run_key}}).deleted_count
+
+
+class JournaledLedger:
+    """A partition's ledger: claims judged on local disk, and journaled for `<name>_done`."""
+
+    def __init__(self, local: LocalKeyLedger, journal: KeyJournal) -> None:
+        self.local = local
+        self.journal = journal
+
+    def claim(self, claims: list[tuple[str, Claim]]) -> dict[str, list[Claim]]:
+        self.journal.append(claims)
+        return self.local.claim(claims)
+
+    def conflicts(self) -> Iterator[tuple[str, list[Claim]]]:
+        return self.local.conflicts()
+
+    def close(self) -> None:
+        self.local.close()
 
 
 class ConflictGuard:

@@ -103,12 +103,20 @@ def _partition_query_ranges(client, spec: CollectionSpec, wanted: int, timeout: 
 
 def _twin_ranges(client, wanted: int, timeout: float) -> list[tuple[str | None, str | None]]:
     """Ranges of document names split at twin documents. Every name falls in exactly one
-    range, so messages under a deleted twin (or anywhere else) are still read once."""
-    twins = sorted(
+    range, so messages under a deleted twin (or anywhere else) are still read once.
+
+    The cuts come in Firestore's own name order, never sorted here: Firestore orders
+    ids of the form `__id<n>__` as numbers, before every string id, which no sort of
+    the paths as strings reproduces, and ranges cut in another order overlap.
+    """
+    twins = [
         snapshot.reference.path
         for snapshot in client.collection("digital_twins")
         .select([])
+        .order_by("__name__")
         .stream(retry=Retry(timeout=timeout), timeout=timeout)
-    )
-    cuts = sorted({twins[len(twins) * k // wanted] for k in range(1, wanted)} - {twins[0]}) if twins else []
+    ]
+    # In Firestore's order already: picking at rising indexes keeps it.
+    cuts = list(dict.fromkeys(twins[len(twins) * k // wanted] for k in range(1, wanted)))
+    cuts = [cut for cut in cuts if cut != twins[0]] if twins else []
     return list(itertools.pairwise([None, *cuts, None]))

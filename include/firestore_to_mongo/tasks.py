@@ -12,6 +12,7 @@ Each collection runs as three tasks:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -210,18 +211,20 @@ def split(client, spec: CollectionSpec, config, read_since: datetime | None, now
 
 
 def _forget_abandoned_runs(database, run_key: str, collection: str) -> None:
-    """Drop the key ledgers and checkpoints that failed, abandoned runs left behind: one
+    """Drop the key journals and checkpoints that failed, abandoned runs left behind: one
     run of this DAG at a time (max_active_runs=1), so any other run's are stale."""
-    from include.firestore_to_mongo.key_conflicts import drop_other_ledgers
+    from include.firestore_to_mongo.key_conflicts import MIGRATION_JOURNAL, KeyJournal, drop_legacy_ledgers
     from include.firestore_to_mongo.run_state import CheckpointStore
 
-    ledgers = drop_other_ledgers(database, run_key, collection)
+    KeyJournal(database, MIGRATION_JOURNAL, run_key, collection).prepare()
+    pages = KeyJournal.drop_other_runs(database, MIGRATION_JOURNAL, run_key, collection)
+    pages += len(drop_legacy_ledgers(database, collection))
     checkpoints = CheckpointStore.clear_other_runs(database, run_key, collection)
-    if ledgers or checkpoints:
+    if pages or checkpoints:
         log.info(
-            "%s: dropped %d key ledger(s) and %d checkpoint(s) of earlier runs that did not finish",
+            "%s: dropped %d key journal page(s) and %d checkpoint(s) of earlier runs that did not finish",
             collection,
-            len(ledgers),
+            pages,
             checkpoints,
         )
 
@@ -271,9 +274,11 @@ def migrate_partition_task(
 def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, target, run_key: str):
     from include.firestore_to_mongo.firestore_reader import ReadPosition, read_pages
     from include.firestore_to_mongo.key_conflicts import (
+        MIGRATION_JOURNAL,
         ConflictGuard,
+        JournaledLedger,
+        KeyJournal,
         LocalKeyLedger,
-        MongoKeyLedger,
         record_conflicts,
     )
     from include.firestore_to_mongo.migration import changed_since, migrate_collection
@@ -330,9 +335,17 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
 
     collection = target.database[spec.target]
     write_since = fromisoformat_or_none(plan["write_since"])
-    # A real run's ledger is shared by the partitions and outlives a retry; a dry run
-    # writes nothing, so its ledger is this partition's own, and counted here.
-    ledger = LocalKeyLedger() if config.dry_run else MongoKeyLedger(target.database, run_key, spec.name)
+    # A real run journals every page's keys for `<name>_done` (conflicts across
+    # partitions, deleted sources); a page it re-reads on a retry adds nothing new. A
+    # dry run writes nothing, so its ledger is this partition's own, and counted here.
+    if config.dry_run:
+        ledger = LocalKeyLedger()
+    else:
+        journal = KeyJournal(target.database, MIGRATION_JOURNAL, run_key, spec.name, partition.index)
+        if checkpoint is None:
+            # Starting over: the pages an earlier attempt journaled are read again.
+            journal.clear_partition()
+        ledger = JournaledLedger(LocalKeyLedger(), journal)
     try:
         migrate_collection(
             spec,
@@ -357,8 +370,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
         if config.dry_run:
             record_conflicts(spec, ledger, report)
     finally:
-        if config.dry_run:
-            ledger.close()
+        ledger.close()
     report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
     report.status = "ok"
     return report
@@ -397,14 +409,14 @@ def finish_collection_task(
         )
     plan = work[0]["plan"]
     client, _ = firestore_client(config)
-    with TargetSession(config) as target:
-        if not config.dry_run:
-            _settle_conflicts(spec, config, client, target, report, run_key_of(ti))
+    with TargetSession(config) as target, _run_keys(config, target, run_key_of(ti), collection) as keys:
+        if keys is not None:
+            _settle_conflicts(spec, config, client, target, keys, report)
         if any(part["status"] != "ok" for part in parts) or report.failed > config.max_failures:
             _fail_collection(
                 ti, report, f"{report.failed} documents failed, more than max_failures={config.max_failures}"
             )
-        _finish(spec, config, plan, report, client, target, run_key_of(ti))
+        _finish(spec, config, plan, report, client, target, keys, run_key_of(ti))
     if outlet_events is not None and not config.dry_run:
         from airflow.sdk import Asset, AssetAlias
 
@@ -418,13 +430,26 @@ def _fail_collection(ti, report, reason: str) -> None:
     raise CollectionTaskFailedError(f"{report.collection}: {reason}")
 
 
-def _settle_conflicts(spec, config: RunConfig, client, target, report, run_key: str) -> None:
+@contextlib.contextmanager
+def _run_keys(config: RunConfig, target, run_key: str, collection: str):
+    """Every key the run's partitions read, folded from the key journal into a ledger on
+    local disk; None for a dry run, which journals nothing."""
+    from include.firestore_to_mongo.key_conflicts import MIGRATION_JOURNAL, KeyJournal
+
+    if config.dry_run:
+        yield None
+        return
+    with KeyJournal(target.database, MIGRATION_JOURNAL, run_key, collection).ledger() as ledger:
+        yield ledger
+
+
+def _settle_conflicts(spec, config: RunConfig, client, target, keys, report) -> None:
     """Count the run's key conflicts as failures and write each winner once more, so
     that a loser written by a partition that had not yet heard of it never stays."""
-    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger, record_conflicts, rewrite_winners
+    from include.firestore_to_mongo.key_conflicts import record_conflicts, rewrite_winners
     from include.firestore_to_mongo.mongo_writer import UpsertWriter
 
-    winners = record_conflicts(spec, MongoKeyLedger(target.database, run_key, spec.name), report)
+    winners = record_conflicts(spec, keys, report)
     if winners:
         rewrite_winners(
             spec,
@@ -473,10 +498,9 @@ def combine_partitions(collection: str, config: RunConfig, plan: dict | None, pa
     return report
 
 
-def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key: str) -> None:
-    from include.firestore_to_mongo.deletions import find_and_prune, ledger_from_source
+def _finish(spec, config: RunConfig, plan: dict, report, client, target, keys, run_key: str) -> None:
     from include.firestore_to_mongo.firestore_reader import count_without_cursor
-    from include.firestore_to_mongo.key_conflicts import MongoKeyLedger
+    from include.firestore_to_mongo.key_conflicts import MIGRATION_JOURNAL, KeyJournal
     from include.firestore_to_mongo.run_state import CheckpointStore, WatermarkStore
 
     if plan["find_deleted"]:
@@ -484,25 +508,7 @@ def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key
         if failed := report.failed - report.conflicts:
             report.stale_note = f"{failed} documents failed, so their keys are unknown"
         else:
-            ledger, unknown = ledger_from_source(
-                client, spec, config.batch_size, config.timeout_seconds, read_limiter(config, 1)
-            )
-            with ledger:
-                if unknown:
-                    report.stale_note = f"{unknown} documents have ids that can't be keys"
-                else:
-                    result = find_and_prune(
-                        target.database[spec.target],
-                        spec.key_fields,
-                        ledger,
-                        config.batch_size,
-                        prune=config.prune and config.mode == "full" and not config.dry_run,
-                    )
-                    report.stale, report.deleted, report.stale_samples = (
-                        result.stale,
-                        result.deleted,
-                        result.samples,
-                    )
+            _find_deleted(spec, config, report, client, target, keys)
     if plan["mode"] == "incremental":
         report.without_cursor = count_without_cursor(client, spec, config.timeout_seconds)
     if not config.dry_run:
@@ -516,7 +522,30 @@ def _finish(spec, config: RunConfig, plan: dict, report, client, target, run_key
         )
         report.watermark_after = stored.isoformat()
         CheckpointStore.clear_collection(target.database, run_key, spec.name)
-        MongoKeyLedger(target.database, run_key, spec.name).drop()
+        KeyJournal(target.database, MIGRATION_JOURNAL, run_key, spec.name).drop()
+
+
+def _find_deleted(spec, config: RunConfig, report, client, target, keys) -> None:
+    """Count (and with `prune`, delete) the MongoDB documents whose key no source document
+    has: `keys` are the ones this run read, so Firestore is not read again. A dry run
+    journals nothing, so it reads the source's ids once more for its preview."""
+    from include.firestore_to_mongo.deletions import find_and_prune, ledger_from_source
+
+    with contextlib.ExitStack() as stack:
+        if keys is None:
+            keys = stack.enter_context(
+                ledger_from_source(
+                    client, spec, config.batch_size, config.timeout_seconds, read_limiter(config, 1)
+                )
+            )
+        result = find_and_prune(
+            target.database[spec.target],
+            spec.key_fields,
+            keys,
+            config.batch_size,
+            prune=config.prune and config.mode == "full" and not config.dry_run,
+        )
+    report.stale, report.deleted, report.stale_samples = result.stale, result.deleted, result.samples
 
 
 # --- summary -------------------------------------------------------------------------

@@ -54,7 +54,6 @@ from include.firestore_to_mongo.verify_store import (
     UNMAPPABLE,
     Difference,
     DifferenceStore,
-    KeyJournal,
 )
 
 log = logging.getLogger(__name__)
@@ -112,7 +111,6 @@ class PartitionVerifier:
         started: datetime,
         store: DifferenceStore,
         report: VerifyReport,
-        journal: KeyJournal,
         writer=None,
     ) -> None:
         self.spec = spec
@@ -123,8 +121,6 @@ class PartitionVerifier:
         self.started = _nanoseconds(started)
         self.store = store
         self.report = report
-        # Where the keys read go, for `<name>_done`'s look for extra documents and conflicts.
-        self.journal = journal
         # The migration's UpsertWriter when repairing, else None.
         self.writer = writer
         self.candidates = Candidates()
@@ -132,6 +128,7 @@ class PartitionVerifier:
 
     def close(self) -> None:
         self.candidates.close()
+        self.guard.ledger.close()
 
     def check_page(self, page: Page) -> None:
         """First sight: compare the page, keep what doesn't match for the re-check."""
@@ -147,9 +144,9 @@ class PartitionVerifier:
                 self.store.add([Difference(UNMAPPABLE, None, source.path, reason=shorten(str(error)))])
                 continue
             update_times[source.path] = _nanoseconds(source.update_time)
-        self.journal.append(self.guard.claims(mapped))
-        # Only the best claimant of a key (that this partition knows of) is compared;
-        # `<name>_done` names the others, across partitions.
+        # The guard's ledger journals the keys for `<name>_done` (extra documents,
+        # conflicts). Only the best claimant of a key that this partition knows of is
+        # compared; `<name>_done` names the others, across partitions.
         winners = self.guard.winners(mapped)
         for document, stored in zip(winners, self._stored(winners), strict=True):
             self.report.compared += 1

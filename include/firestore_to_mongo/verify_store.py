@@ -15,10 +15,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
-from include.firestore_to_mongo.key_conflicts import Claim, LocalKeyLedger
 from include.firestore_to_mongo.quoting import quote
 
 VERIFY_RECORDS = "_firestore_to_mongo_verify"
+# The verify's key journal (`key_conflicts.KeyJournal`), apart from the migration's.
 KEY_JOURNAL = "_firestore_to_mongo_verify_keys"
 MAX_RECORDS = 10_000
 KEEP_RUNS = 20
@@ -156,55 +156,3 @@ class DifferenceStore:
         if old:
             records.delete_many({"run_id": {"$in": old}})
         return len(old)
-
-
-class KeyJournal:
-    """The keys a verify run's partitions read, one MongoDB document per page.
-
-    Partitions may run on different workers, so the key set lives in the target
-    database; but a page costs one insert, not one write per key. `<name>_done` folds
-    the journal into a key ledger on local disk, which names the key conflicts and
-    answers "does any source document have this key?" for the extra-document scan.
-    """
-
-    def __init__(self, database: Database, run_key: str, collection: str, partition: int | None = None):
-        self.journal = database[KEY_JOURNAL]
-        self.run_key = run_key
-        self.collection = collection
-        self.partition = partition
-
-    @property
-    def _own(self) -> dict[str, Any]:
-        return {"run": self.run_key, "collection": self.collection}
-
-    def prepare(self) -> None:
-        self.journal.create_index([("run", ASCENDING), ("collection", ASCENDING), ("partition", ASCENDING)])
-
-    def clear_partition(self) -> None:
-        """Forget an earlier attempt's pages: a retried partition starts over."""
-        self.journal.delete_many(self._own | {"partition": self.partition})
-
-    def append(self, claims: list[tuple[str, Claim]]) -> None:
-        if claims:
-            entries = [[key, claim.path, claim.owner] for key, claim in claims]
-            self.journal.insert_one(self._own | {"partition": self.partition, "claims": entries})
-
-    def ledger(self) -> LocalKeyLedger:
-        """Every page's claims, in a key ledger on local disk (the caller closes it)."""
-        ledger = LocalKeyLedger()
-        try:
-            for page in self.journal.find(self._own, {"claims": 1}):
-                ledger.claim([(key, Claim(path, owner)) for key, path, owner in page["claims"]])
-        except BaseException:
-            ledger.close()
-            raise
-        return ledger
-
-    def drop(self) -> None:
-        self.journal.delete_many(self._own)
-
-    @staticmethod
-    def drop_other_runs(database: Database, run_key: str, collection: str) -> int:
-        """Delete the pages that earlier runs (which failed) left; one verify runs at a time."""
-        journal = database[KEY_JOURNAL]
-        return journal.delete_many({"collection": collection, "run": {"$ne": run_key}}).deleted_count

@@ -54,8 +54,9 @@ class VerifyFailedError(RuntimeError):
 
 def plan_verify_task(collection: str, params: Mapping[str, Any], ti) -> list[dict[str, Any]]:
     """Split the collection's read into partitions (none for counts, one for a sample)."""
+    from include.firestore_to_mongo.key_conflicts import KeyJournal
     from include.firestore_to_mongo.partitions import Partition
-    from include.firestore_to_mongo.verify_store import DifferenceStore, KeyJournal
+    from include.firestore_to_mongo.verify_store import KEY_JOURNAL, DifferenceStore
 
     config = config_for(collection, params, VerifyConfig)
     spec = SPECS[collection]
@@ -71,10 +72,10 @@ def plan_verify_task(collection: str, params: Mapping[str, Any], ti) -> list[dic
         store = DifferenceStore(target.database, ti.run_id, collection)
         store.prepare()
         store.clear_run()
-        journal = KeyJournal(target.database, run_key_of(ti), collection)
+        journal = KeyJournal(target.database, KEY_JOURNAL, run_key_of(ti), collection)
         journal.prepare()
         journal.drop()
-        KeyJournal.drop_other_runs(target.database, run_key_of(ti), collection)
+        KeyJournal.drop_other_runs(target.database, KEY_JOURNAL, run_key_of(ti), collection)
     partitions = [Partition(0, 1, "sample")] if config.sampled else split(client, spec, config, None, now)
     log.info(
         "%s: depth %s%s, %d partition(s) by %s",
@@ -114,18 +115,23 @@ def verify_partition_task(
 
 def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client, target, run_id, run_key):
     from include.firestore_to_mongo.firestore_reader import read_pages
-    from include.firestore_to_mongo.key_conflicts import ConflictGuard, LocalKeyLedger
+    from include.firestore_to_mongo.key_conflicts import (
+        ConflictGuard,
+        JournaledLedger,
+        KeyJournal,
+        LocalKeyLedger,
+    )
     from include.firestore_to_mongo.mongo_writer import Comparer, UpsertWriter
     from include.firestore_to_mongo.prefetch import prefetched
     from include.firestore_to_mongo.progress import ProgressLog
     from include.firestore_to_mongo.sampling import sample_pages
     from include.firestore_to_mongo.verify import PartitionVerifier
-    from include.firestore_to_mongo.verify_store import DifferenceStore, KeyJournal
+    from include.firestore_to_mongo.verify_store import KEY_JOURNAL, DifferenceStore
 
     label = f"{spec.name}[{partition.index}]" if partition.count > 1 else spec.name
     full = config.depth == "full"
     store = DifferenceStore(target.database, run_id, spec.name, partition.index)
-    journal = KeyJournal(target.database, run_key, spec.name, partition.index)
+    journal = KeyJournal(target.database, KEY_JOURNAL, run_key, spec.name, partition.index)
     # A retry starts the partition over.
     store.clear_partition()
     journal.clear_partition()
@@ -139,11 +145,10 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
         spec,
         full,
         Comparer(collection, spec),
-        ConflictGuard(spec, LocalKeyLedger()),
+        ConflictGuard(spec, JournaledLedger(LocalKeyLedger(), journal)),
         datetime.fromisoformat(plan["started"]),
         store,
         report,
-        journal,
         writer,
     )
     limiter = read_limiter(config, partition.count)
@@ -199,10 +204,10 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
     """Add the partitions up, settle key conflicts, find (and prune) extra documents,
     count both sides."""
     from include.firestore_to_mongo.firestore_reader import count_on_paths
-    from include.firestore_to_mongo.key_conflicts import rewrite_winners
+    from include.firestore_to_mongo.key_conflicts import KeyJournal, rewrite_winners
     from include.firestore_to_mongo.mongo_writer import UpsertWriter
     from include.firestore_to_mongo.verify import find_extras, settle_conflicts
-    from include.firestore_to_mongo.verify_store import DifferenceStore, KeyJournal
+    from include.firestore_to_mongo.verify_store import KEY_JOURNAL, DifferenceStore
 
     config = config_for(collection, params, VerifyConfig)
     spec = SPECS[collection]
@@ -230,7 +235,7 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
             report.source_count = report.read
         if config.depth != "counts":
             store = DifferenceStore(target.database, ti.run_id, collection)
-            journal = KeyJournal(target.database, run_key_of(ti), collection)
+            journal = KeyJournal(target.database, KEY_JOURNAL, run_key_of(ti), collection)
             with journal.ledger() as ledger:
                 winners = settle_conflicts(spec, ledger, store, report)
                 if config.repair and winners:

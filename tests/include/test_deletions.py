@@ -1,4 +1,5 @@
-"""Unit tests for include.firestore_to_mongo.deletions.KeyLedger: a set of upsert keys on local disk.
+"""The question deletions asks a run's key ledger (`LocalKeyLedger.missing`): which of these
+MongoDB keys did no source document claim? On local disk.
 
 stale_keys and find_and_prune need a MongoDB collection: the integration tests cover them.
 """
@@ -11,12 +12,19 @@ from pathlib import Path
 import pytest
 
 from include.firestore_to_mongo.config import MAX_BATCH_SIZE
-from include.firestore_to_mongo.deletions import SAMPLE_KEYS, KeyLedger
+from include.firestore_to_mongo.deletions import SAMPLE_KEYS
+from include.firestore_to_mongo.key_conflicts import Claim, LocalKeyLedger
+from include.firestore_to_mongo.mapping import encode_key
+
+
+def add(ledger: LocalKeyLedger, keys) -> None:
+    """Claim each key, as a document of its own would."""
+    ledger.record([(encode_key(key), Claim(f"c/{index}", True)) for index, key in enumerate(keys)])
 
 
 @pytest.fixture
 def ledger():
-    with KeyLedger() as key_ledger:
+    with LocalKeyLedger() as key_ledger:
         yield key_ledger
 
 
@@ -48,60 +56,62 @@ def ledger():
         pytest.param([("a",)], [("b",), ("b",)], [("b",), ("b",)], id="duplicate-question"),
     ],
 )
-def test_missing(ledger: KeyLedger, added: list[tuple], asked: list[tuple], missing: list[tuple]) -> None:
-    ledger.add(added)
+def test_missing(
+    ledger: LocalKeyLedger, added: list[tuple], asked: list[tuple], missing: list[tuple]
+) -> None:
+    add(ledger, added)
     assert ledger.missing(asked) == missing
 
 
-def test_missing_of_nothing(ledger: KeyLedger) -> None:
-    ledger.add([("a",)])
+def test_missing_of_nothing(ledger: LocalKeyLedger) -> None:
+    add(ledger, [("a",)])
     assert ledger.missing([]) == []
 
 
-def test_add_takes_any_iterable(ledger: KeyLedger) -> None:
-    ledger.add(key for key in [("a",), ("b",)])
-    ledger.add(iter([("c",)]))
-    ledger.add([])
+def test_add_takes_any_iterable(ledger: LocalKeyLedger) -> None:
+    add(ledger, (key for key in [("a",), ("b",)]))
+    add(ledger, iter([("c",)]))
+    add(ledger, [])
     assert ledger.missing([("a",), ("b",), ("c",), ("d",)]) == [("d",)]
 
 
-def test_add_accumulates(ledger: KeyLedger) -> None:
+def test_add_accumulates(ledger: LocalKeyLedger) -> None:
     for i in range(5):
-        ledger.add([(f"k{i}",)])
+        add(ledger, [(f"k{i}",)])
     assert ledger.missing([(f"k{i}",) for i in range(6)]) == [("k5",)]
 
 
-def test_many_keys(ledger: KeyLedger) -> None:
-    ledger.add((f"t{i % 10}", f"c{i}", i) for i in range(20_000))
+def test_many_keys(ledger: LocalKeyLedger) -> None:
+    add(ledger, ((f"t{i % 10}", f"c{i}", i) for i in range(20_000)))
     asked = [(f"t{i % 10}", f"c{i}", i) for i in range(19_990, 20_010)]
     assert ledger.missing(asked) == asked[10:]
 
 
-def test_missing_takes_a_whole_batch(ledger: KeyLedger) -> None:
+def test_missing_takes_a_whole_batch(ledger: LocalKeyLedger) -> None:
     # find_and_prune asks about up to batch_size keys in one query.
-    ledger.add((i,) for i in range(0, MAX_BATCH_SIZE, 2))
+    add(ledger, ((i,) for i in range(0, MAX_BATCH_SIZE, 2)))
     missing = ledger.missing([(i,) for i in range(MAX_BATCH_SIZE)])
     assert missing == [(i,) for i in range(1, MAX_BATCH_SIZE, 2)]
 
 
 def test_ledgers_are_independent() -> None:
-    with KeyLedger() as first, KeyLedger() as second:
-        first.add([("a",)])
+    with LocalKeyLedger() as first, LocalKeyLedger() as second:
+        add(first, [("a",)])
         assert second.missing([("a",)]) == [("a",)]
 
 
 def test_context_manager_removes_the_file() -> None:
-    with KeyLedger() as ledger:
+    with LocalKeyLedger() as ledger:
         directory = Path(ledger._directory.name)
-        ledger.add([("a",)])
-        assert (directory / "keys.sqlite").exists()
+        add(ledger, [("a",)])
+        assert (directory / "claims.sqlite").exists()
     assert not directory.exists()
     with pytest.raises(sqlite3.ProgrammingError):
         ledger.missing([("a",)])
 
 
 def test_context_manager_closes_on_error() -> None:
-    ledger = KeyLedger()
+    ledger = LocalKeyLedger()
     directory = Path(ledger._directory.name)
 
     def fail_inside() -> None:
@@ -114,7 +124,7 @@ def test_context_manager_closes_on_error() -> None:
 
 
 def test_close() -> None:
-    ledger = KeyLedger()
+    ledger = LocalKeyLedger()
     directory = Path(ledger._directory.name)
     ledger.close()
     assert not directory.exists()

@@ -1,5 +1,5 @@
-"""include.firestore_to_mongo.key_conflicts: who wins a key, on both ledgers (local SQLite, and
-MongoDB on the wire server or TEST_MONGODB_URI)."""
+"""include.firestore_to_mongo.key_conflicts: who wins a key, on a partition's ledgers (local SQLite,
+alone or journaled), and the run's key journal (MongoDB: the wire server or TEST_MONGODB_URI)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 from include.firestore_to_mongo.key_conflicts import (
     Claim,
     ConflictGuard,
+    JournaledLedger,
+    KeyJournal,
     LocalKeyLedger,
-    MongoKeyLedger,
-    drop_other_ledgers,
+    drop_legacy_ledgers,
     encode_key,
-    ledger_name,
     record_conflicts,
 )
 from include.firestore_to_mongo.mapping import map_document
@@ -39,14 +39,19 @@ def test_encoded_keys_tell_strings_from_integers() -> None:
     assert encode_key({"user_id": "1"}.values()) != encode_key({"user_id": 1}.values())
 
 
-@pytest.fixture(params=["local", "mongo"])
+JOURNAL = "_test_key_journal"
+
+
+@pytest.fixture(params=["local", "journaled"])
 def ledger(request):
+    local = LocalKeyLedger()
     if request.param == "local":
-        local = LocalKeyLedger()
         yield local
-        local.close()
     else:
-        yield MongoKeyLedger(request.getfixturevalue("mongo_db"), RUN, "users")
+        yield JournaledLedger(
+            local, KeyJournal(request.getfixturevalue("mongo_db"), JOURNAL, RUN, "users", 0)
+        )
+    local.close()
 
 
 def users(**by_id: dict):
@@ -113,16 +118,94 @@ def test_record_conflicts_counts_each_loser_as_failed_and_names_the_winner(ledge
     ]
 
 
-def test_each_run_has_its_own_ledger_and_abandoned_ones_are_dropped(mongo_db) -> None:
-    guard = ConflictGuard(USERS, MongoKeyLedger(mongo_db, RUN, "users"))
-    guard.winners(users(a={"user_id": "k"}))
-    other_run = MongoKeyLedger(mongo_db, RUN + "-other", "users")
-    ConflictGuard(USERS, other_run).winners(users(b={"user_id": "k"}))
-    MongoKeyLedger(mongo_db, RUN + "-other", "messages").claim([("x", Claim("p", True))])
+def test_a_journaled_ledger_journals_every_claim_in_one_insert_per_page(mongo_db) -> None:
+    with LocalKeyLedger() as local:
+        guard = ConflictGuard(USERS, JournaledLedger(local, KeyJournal(mongo_db, JOURNAL, RUN, "users", 0)))
+        guard.winners(users(a={"user_id": "k"}, b={"user_id": "k"}), [({"user_id": "u"}, "users/u")])
+        guard.winners([])
 
-    assert list(MongoKeyLedger(mongo_db, RUN, "users").conflicts()) == []
-    assert drop_other_ledgers(mongo_db, RUN, "users") == [ledger_name(RUN + "-other", "users")]
-    assert set(mongo_db.list_collection_names()) == {
-        ledger_name(RUN, "users"),
-        ledger_name(RUN + "-other", "messages"),
-    }
+    (page,) = mongo_db[JOURNAL].find()
+    assert (page["run"], page["collection"], page["partition"]) == (RUN, "users", 0)
+    assert page["claims"] == [
+        ['["k"]', "users/a", False],
+        ['["k"]', "users/b", False],
+        ['["u"]', "users/u", True],
+    ]
+
+
+# --- KeyJournal ------------------------------------------------------------------------
+
+A, B, C = '["a"]', '["b"]', '["c"]'
+OTHER_RUN = RUN + "-other"
+
+
+def journal(mongo_db, partition: int | None = None, run: str = RUN) -> KeyJournal:
+    return KeyJournal(mongo_db, JOURNAL, run, "users", partition)
+
+
+def claims(*entries: tuple[str, str, bool]) -> list[tuple[str, Claim]]:
+    return [(key, Claim(path, owner)) for key, path, owner in entries]
+
+
+def test_a_page_costs_one_document(mongo_db) -> None:
+    journal(mongo_db, 0).append(claims((A, "users/a", True), (B, "users/b", True)))
+    journal(mongo_db, 0).append([])
+
+    assert mongo_db[JOURNAL].count_documents({}) == 1
+
+
+def test_the_ledger_holds_every_partitions_keys_and_names_conflicts(mongo_db) -> None:
+    journal(mongo_db, 0).append(claims((A, "users/a", True), (B, "users/x", False)))
+    journal(mongo_db, 1).append(claims((B, "users/b", True), (A, "users/a", True)))
+    journal(mongo_db, 0, run=OTHER_RUN).append(claims((C, "users/c", True)))
+
+    with journal(mongo_db).ledger() as ledger:
+        assert ledger.key_count() == 2
+        assert ledger.missing([("a",), ("b",), ("c",)]) == [("c",)]
+        # The same claim journaled twice (a page read again) is no conflict.
+        assert list(ledger.conflicts()) == [(B, [Claim("users/b", True), Claim("users/x", False)])]
+
+
+def test_a_partition_retried_from_its_checkpoint_adds_nothing_twice(mongo_db) -> None:
+    # Attempt 1 journaled two pages and checkpointed after the first; attempt 2
+    # resumes after the checkpoint and journals the second page again.
+    journal(mongo_db, 0).append(claims((A, "users/a", True)))
+    journal(mongo_db, 0).append(claims((B, "users/b", True)))
+    journal(mongo_db, 0).append(claims((B, "users/b", True)))
+
+    with journal(mongo_db).ledger() as ledger:
+        assert ledger.key_count() == 2
+        assert list(ledger.conflicts()) == []
+
+
+def test_a_partition_that_starts_over_replaces_only_its_own_pages(mongo_db) -> None:
+    journal(mongo_db, 0).append(claims((A, "users/a", True)))
+    journal(mongo_db, 1).append(claims((B, "users/b", True)))
+
+    journal(mongo_db, 1).clear_partition()
+
+    with journal(mongo_db).ledger() as ledger:
+        assert ledger.missing([("a",), ("b",)]) == [("b",)]
+
+
+def test_drop_and_drop_other_runs(mongo_db) -> None:
+    journal(mongo_db, 0).append(claims((A, "users/a", True)))
+    journal(mongo_db, 0, run=OTHER_RUN).append(claims((B, "users/b", True)))
+    KeyJournal(mongo_db, JOURNAL, RUN, "messages", 0).append(claims((C, "x/c", True)))
+    KeyJournal(mongo_db, JOURNAL + "_other", OTHER_RUN, "users", 0).append(claims((C, "users/c", True)))
+
+    assert KeyJournal.drop_other_runs(mongo_db, JOURNAL, RUN, "users") == 1
+    journal(mongo_db).drop()
+
+    left = [(page["run"], page["collection"]) for page in mongo_db[JOURNAL].find()]
+    assert left == [(RUN, "messages")]
+    # Another journal (the verify's) is not touched.
+    assert mongo_db[JOURNAL + "_other"].count_documents({}) == 1
+
+
+def test_ledgers_that_earlier_versions_left_are_dropped(mongo_db) -> None:
+    for name in ("_firestore_to_mongo_keys.users.abc", "_firestore_to_mongo_keys.messages.abc", "users"):
+        mongo_db[name].insert_one({})
+
+    assert drop_legacy_ledgers(mongo_db, "users") == ["_firestore_to_mongo_keys.users.abc"]
+    assert set(mongo_db.list_collection_names()) == {"_firestore_to_mongo_keys.messages.abc", "users"}

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from include.firestore_to_mongo import verify_store
-from include.firestore_to_mongo.key_conflicts import Claim
 from include.firestore_to_mongo.mapping import map_document
 from include.firestore_to_mongo.mongo_writer import compare
 from include.firestore_to_mongo.specs import USERS
@@ -461,57 +460,3 @@ def test_keep_last_runs(mongo_db, keep: int, kept: set[str]) -> None:
 
 def test_keep_last_runs_on_an_empty_database(mongo_db) -> None:
     assert DifferenceStore.keep_last_runs(mongo_db) == 0
-
-
-# --- KeyJournal ------------------------------------------------------------------------
-
-A, B, C = '["a"]', '["b"]', '["c"]'
-
-
-def journal(mongo_db, partition: int | None = None, run: str = RUN) -> verify_store.KeyJournal:
-    return verify_store.KeyJournal(mongo_db, run, "users", partition)
-
-
-def claims(*entries: tuple[str, str, bool]) -> list[tuple[str, Claim]]:
-    return [(key, Claim(path, owner)) for key, path, owner in entries]
-
-
-def test_a_page_costs_one_document(mongo_db) -> None:
-    journal(mongo_db, 0).append(claims((A, "users/a", True), (B, "users/b", True)))
-    journal(mongo_db, 0).append([])
-
-    assert mongo_db[verify_store.KEY_JOURNAL].count_documents({}) == 1
-
-
-def test_the_ledger_holds_every_partitions_keys_and_names_conflicts(mongo_db) -> None:
-    journal(mongo_db, 0).append(claims((A, "users/a", True), (B, "users/x", False)))
-    journal(mongo_db, 1).append(claims((B, "users/b", True), (A, "users/a", True)))
-    journal(mongo_db, 0, run=OTHER_RUN).append(claims((C, "users/c", True)))
-
-    with journal(mongo_db).ledger() as ledger:
-        assert ledger.key_count() == 2
-        assert ledger.missing([("a",), ("b",), ("c",)]) == [("c",)]
-        # The same claim journaled twice (a page read again) is no conflict.
-        assert list(ledger.conflicts()) == [(B, [Claim("users/b", True), Claim("users/x", False)])]
-
-
-def test_a_retried_partition_replaces_only_its_own_pages(mongo_db) -> None:
-    journal(mongo_db, 0).append(claims((A, "users/a", True)))
-    journal(mongo_db, 1).append(claims((B, "users/b", True)))
-
-    journal(mongo_db, 1).clear_partition()
-
-    with journal(mongo_db).ledger() as ledger:
-        assert ledger.missing([("a",), ("b",)]) == [("b",)]
-
-
-def test_drop_and_drop_other_runs(mongo_db) -> None:
-    journal(mongo_db, 0).append(claims((A, "users/a", True)))
-    journal(mongo_db, 0, run=OTHER_RUN).append(claims((B, "users/b", True)))
-    verify_store.KeyJournal(mongo_db, RUN, "messages", 0).append(claims((C, "x/c", True)))
-
-    assert verify_store.KeyJournal.drop_other_runs(mongo_db, RUN, "users") == 1
-    journal(mongo_db).drop()
-
-    left = [(page["run"], page["collection"]) for page in mongo_db[verify_store.KEY_JOURNAL].find()]
-    assert left == [(RUN, "messages")]

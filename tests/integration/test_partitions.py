@@ -91,7 +91,8 @@ def test_partitioned_dry_run_rerun_and_incremental_run(seeded, mongo_db):
     assert mongo_db.avatar_conversations.count_documents({"message_id": "late"}) == 1
 
 
-def test_a_partition_that_dies_resumes_on_its_own(seeded, mongo_db, monkeypatch):
+def kill_a_partition_after_its_checkpoint(monkeypatch) -> Counter:
+    """Make one partition's second batch write die once: it has a checkpoint by then."""
     original_write = mongo_writer.UpsertWriter.write
     writes = Counter()
 
@@ -105,6 +106,11 @@ def test_a_partition_that_dies_resumes_on_its_own(seeded, mongo_db, monkeypatch)
         return original_write(self, documents)
 
     monkeypatch.setattr(mongo_writer.UpsertWriter, "write", a_partitions_second_write_dies_once)
+    return writes
+
+
+def test_a_partition_that_dies_resumes_on_its_own(seeded, mongo_db, monkeypatch):
+    writes = kill_a_partition_after_its_checkpoint(monkeypatch)
 
     result = run_dag({"mode": "full", "collections": ["messages"], "partitions": 4, "batch_size": 2})
 
@@ -115,3 +121,67 @@ def test_a_partition_that_dies_resumes_on_its_own(seeded, mongo_db, monkeypatch)
     assert messages["read"] == 4 + 6 * len(EXTRA_TWINS)
     assert mongo_db.avatar_conversations.count_documents({}) == 4 + 6 * len(EXTRA_TWINS)
     assert len(contents(mongo_db, "avatar_conversations")) == 4 + 6 * len(EXTRA_TWINS)
+
+
+def test_a_resumed_partition_still_finds_exactly_the_deleted_sources(seeded, mongo_db, monkeypatch, reads):
+    conf = {"mode": "full", "collections": ["messages"], "partitions": 4, "batch_size": 2, "max_failures": 1}
+    assert run_dag(conf).state == "success"
+    total = mongo_db.avatar_conversations.count_documents({})
+    seeded.document("digital_twins/t4/conversations/c1/messages/m1").delete()
+    writes = kill_a_partition_after_its_checkpoint(monkeypatch)
+    reads.clear()
+
+    result = run_dag(conf | {"prune": True})
+
+    assert result.state == "success", result.task_states
+    assert writes["killed"] == 1
+    messages = result.counts("messages")
+    assert messages["resumed"] is True
+    # The pages journaled before the checkpoint count as much as those after it: had
+    # the retry lost them, their documents would look deleted and be pruned.
+    assert (messages["stale"], messages["deleted"]) == (1, 1)
+    assert messages["stale_samples"] == [
+        {"digital_twin_id": "t4", "conversation_id": "c1", "message_id": "m1"}
+    ]
+    assert mongo_db.avatar_conversations.count_documents({}) == total - 1
+    # The look for deleted sources read nothing from Firestore.
+    assert reads["messages ids"] == 0
+
+
+# Firestore orders `__id<n>__` ids as numbers, before every string id; a string sort
+# puts them after "T…". Cut in string order, the ranges overlapped and read twice.
+NUMERIC_ID_TWINS = ("__id5__", "__id10__", "__id100__", *(f"T{n:02}" for n in range(1, 10)))
+
+
+@pytest.fixture
+def numeric_id_twins(firestore_client, airflow_db, airflow_connections):
+    batch = firestore_client.batch()
+    moment = datetime(2024, 6, 1, tzinfo=UTC)
+    for twin in NUMERIC_ID_TWINS:
+        batch.set(firestore_client.document(f"digital_twins/{twin}"), {"name": twin})
+        path = f"digital_twins/{twin}/conversations/c1"
+        batch.set(firestore_client.document(path), {"summary": twin, "updated_at": moment})
+        for message in ("m1", "m2"):
+            batch.set(
+                firestore_client.document(f"{path}/messages/{message}"),
+                {"role": "user", "content": f"{twin} {message}", "timestamp": moment},
+            )
+    batch.commit()
+    return firestore_client
+
+
+def test_twin_ranges_follow_firestores_order_of_numeric_ids(numeric_id_twins, mongo_db):
+    result = run_dag({"mode": "full", "collections": ["conversations", "messages"], "partitions": 4})
+
+    assert result.state == "success", result.task_states
+    plan = result.xcoms["messages_plan"]
+    assert [(work["partition"]["start"], work["partition"]["end"]) for work in plan] == [
+        (None, "digital_twins/T01"),
+        ("digital_twins/T01", "digital_twins/T04"),
+        ("digital_twins/T04", "digital_twins/T07"),
+        ("digital_twins/T07", None),
+    ]
+    for name, total in (("conversations", 12), ("messages", 24)):
+        counts = result.counts(name)
+        assert (counts["read"], counts["inserted"], counts["unchanged"]) == (total, total, 0), name
+    assert mongo_db.avatar_conversations.count_documents({}) == 24
