@@ -145,6 +145,14 @@ def read_pages(
         )
 
 
+def _data_of(snapshot) -> dict:
+    """A snapshot's data without `to_dict()`'s deep copy, which took a third of a page's
+    client CPU. Safe: the page's snapshots are dropped once their data is taken, and the
+    mapping changes nothing it is given."""
+    data = getattr(snapshot, "_data", None)
+    return data if isinstance(data, dict) else snapshot.to_dict() or {}
+
+
 def _pages(
     client,
     spec,
@@ -174,7 +182,7 @@ def _pages(
         if not snapshots:
             return
         documents = [
-            SourceDocument(snap.reference.path, snap.to_dict() or {}, snap.update_time)
+            SourceDocument(snap.reference.path, _data_of(snap), snap.update_time)
             for snap in snapshots
             if ids_from_path(snap.reference.path, spec.path_shape) is not None
         ]

@@ -12,6 +12,7 @@ import google.auth.credentials
 import pytest
 from google.cloud import firestore
 
+from include.firestore_to_mongo import firestore_reader
 from include.firestore_to_mongo.cursor_ranges import plan_cursor_ranges
 from include.firestore_to_mongo.firestore_reader import (
     Page,
@@ -185,3 +186,31 @@ def test_page_and_position() -> None:
     assert position.cursor_value is None
     page = Page([], out_of_scope=0, position=position)
     assert page.position is position
+
+
+def snapshot(client, data, exists=True):
+    """A real DocumentSnapshot, as the client builds one from a query's answer."""
+    from google.cloud.firestore_v1.base_document import DocumentSnapshot
+
+    return DocumentSnapshot(client.document("users/u1"), data, exists, None, None, None)
+
+
+def test_data_of_takes_the_snapshots_data_without_a_copy(client) -> None:
+    data = {"media": [{"type": "image"}], "n": 1}
+    source = snapshot(client, data)
+    taken = firestore_reader._data_of(source)
+    assert taken == data
+    # to_dict() would hand out a new deep copy each time.
+    assert firestore_reader._data_of(source) is taken
+
+
+def test_data_of_a_missing_document_is_empty(client) -> None:
+    assert firestore_reader._data_of(snapshot(client, None, exists=False)) == {}
+
+
+def test_data_of_falls_back_to_to_dict_without_the_private_attribute() -> None:
+    class Snapshot:
+        def to_dict(self):
+            return {"a": 1}
+
+    assert firestore_reader._data_of(Snapshot()) == {"a": 1}
