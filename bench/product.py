@@ -6,6 +6,9 @@ Same environment as `make demo` (devtools/demo.py): its own AIRFLOW_HOME (under
 connections given as AIRFLOW_CONN_* variables. The run's figures are read
 afterwards from the summary task's XCom in the Airflow database: both DAGs'
 `summary` returns {"collections": {name: figures}}.
+
+The subprocess is `python -m bench.count_reads dags test ...`: Airflow's CLI with the
+Firestore client's reads counted (bench/count_reads.py), written to a JSON file at exit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.count_reads import READS_FILE_VARIABLE, read_totals
 from bench.rss import PeakRss
 
 MIGRATE_DAG_ID = "firestore_to_mongo"
@@ -48,10 +52,18 @@ class DagRun:
     log_path: Path
     # The summary XCom's entry for "messages" ({} when none was recorded).
     messages: dict[str, Any]
+    # Firestore reads counted in the subprocess (bench.count_reads.snapshot()); None when
+    # it wrote none.
+    firestore_reads: dict[str, Any] | None = None
 
 
 def run_dag(env: dict[str, str], dag_id: str, conf: dict[str, Any], log_path: Path) -> DagRun:
-    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, "--conf", json.dumps(conf)]
+    """`airflow dags test dag_id --conf conf`, its output in `log_path`, its Firestore
+    reads counted into <log_path>.reads.json."""
+    reads_path = log_path.with_suffix(".reads.json")
+    reads_path.unlink(missing_ok=True)
+    env = dict(env, **{READS_FILE_VARIABLE: str(reads_path)})
+    command = [sys.executable, "-m", "bench.count_reads", "dags", "test", dag_id, "--conf", json.dumps(conf)]
     started_at = datetime.now(UTC)
     started = time.monotonic()
     with open(log_path, "w") as log:
@@ -74,6 +86,7 @@ def run_dag(env: dict[str, str], dag_id: str, conf: dict[str, Any], log_path: Pa
         processes_seen=sampler.processes_seen,
         log_path=log_path,
         messages=((figures or {}).get("collections") or {}).get("messages") or {},
+        firestore_reads=read_totals(reads_path),
     )
 
 
