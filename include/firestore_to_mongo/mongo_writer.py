@@ -1,8 +1,10 @@
 """Make MongoDB documents equal their mapped sources on the contract's keys, or preview it.
 
 Each batch is compared with what MongoDB holds (one `find` by key), and only what
-differs is written: `$set` of the mapped keys and `$unset` of the contract keys the
-source no longer has, as one unordered bulk write of keyed upserts. That makes a
+differs is written, as one unordered bulk write: a document MongoDB lacks is inserted
+(cheaper for the server than an upsert, which must look for it first), and one that
+differs gets `$set` of the mapped keys and `$unset` of the contract keys the source no
+longer has, as a keyed upsert. That makes a
 re-run converge (a field deleted in Firestore leaves MongoDB too, `system_prompt_*`
 keys included, which only the stored document can name), skips no-op writes, and
 gives exact inserted / updated / unchanged counts on any server, which a dry run
@@ -17,7 +19,7 @@ from typing import Any
 
 import bson
 from bson.codec_options import DatetimeConversion
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
@@ -26,6 +28,7 @@ from include.firestore_to_mongo.specs import CollectionSpec
 
 KEY_INDEX_NAME = "firestore_to_mongo_key"
 INSERT, UPDATE, UNCHANGED = "insert", "update", "unchanged"
+DUPLICATE_KEY = 11000
 
 
 @dataclass
@@ -39,7 +42,14 @@ class Change:
     # Contract keys MongoDB holds that the mapped document lacks.
     removed: list[str] = field(default_factory=list)
 
-    def request(self) -> UpdateOne:
+    def request(self) -> InsertOne | UpdateOne:
+        """An insert for a document MongoDB lacked, else a keyed upsert."""
+        if self.kind == INSERT:
+            # A copy: the driver adds `_id` to the document it inserts.
+            return InsertOne(dict(self.document.fields))
+        return self.upsert()
+
+    def upsert(self) -> UpdateOne:
         # Every mapped key is set, not only the changed ones: should the document
         # vanish between the comparison and the write, the upsert recreates it whole.
         update: dict[str, Any] = {"$set": self.document.fields}
@@ -165,23 +175,43 @@ class UpsertWriter(Comparer):
         outcome = WriteOutcome(unchanged=len(changes) - len(writes), changes=changes)
         if not writes:
             return outcome
-        try:
-            counts = self.collection.bulk_write([change.request() for change in writes], ordered=False)
-            counts = counts.bulk_api_result
-        except BulkWriteError as error:
-            # Unordered: every other document of the batch was still written.
-            if error.details.get("writeConcernErrors"):
-                raise
-            counts = error.details
-            outcome.failures = [
-                (writes[item["index"]].document.path, item.get("errmsg", "write failed"))
-                for item in counts.get("writeErrors", [])
-            ]
+        counts, errors = self._bulk_write([change.request() for change in writes])
+        # An insert refused on the key: the document appeared after the comparison (a
+        # partition that learned of a key conflict late, another writer). Upsert it.
+        late = [
+            index
+            for index, (code, _) in errors.items()
+            if code == DUPLICATE_KEY and writes[index].kind == INSERT
+        ]
+        late_counts, late_errors = self._bulk_write([writes[index].upsert() for index in late])
+        outcome.failures = [
+            (writes[index].document.path, reason)
+            for index, (_, reason) in errors.items()
+            if index not in late
+        ] + [(writes[late[index]].document.path, reason) for index, (_, reason) in late_errors.items()]
         # Counted from what the server did: a document that appeared between the
         # comparison and the write was updated, not inserted.
-        outcome.inserted = counts.get("nUpserted", 0)
+        outcome.inserted = (
+            counts.get("nInserted", 0) + counts.get("nUpserted", 0) + late_counts.get("nUpserted", 0)
+        )
         outcome.updated = len(writes) - len(outcome.failures) - outcome.inserted
         return outcome
+
+    def _bulk_write(self, requests: list) -> tuple[dict[str, int], dict[int, tuple[int | None, str]]]:
+        """One unordered bulk write: the server's counts, and (code, message) of each
+        request that failed, by its index."""
+        if not requests:
+            return {}, {}
+        try:
+            return self.collection.bulk_write(requests, ordered=False).bulk_api_result, {}
+        except BulkWriteError as error:
+            # Unordered: every other request of the batch was still carried out.
+            if error.details.get("writeConcernErrors"):
+                raise
+            return error.details, {
+                item["index"]: (item.get("code"), item.get("errmsg", "write failed"))
+                for item in error.details.get("writeErrors", [])
+            }
 
 
 class DryRunPreview(Comparer):

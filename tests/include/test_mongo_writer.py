@@ -178,7 +178,9 @@ def test_writer_inserts_updates_and_leaves_unchanged_documents_alone(watched, mo
     changed = writer.write(users(u1={"username": "ada"}, u2={"username": "bobby"}, u3={}))
 
     assert (changed.inserted, changed.updated, changed.unchanged) == (1, 2, 0)
-    assert listener.commands == ["update"]  # one bulk write for the batch
+    # One bulk write for the batch: the new document inserted, the others upserted by key
+    # (the driver sends each kind as its own command).
+    assert listener.commands == ["insert", "update"]
     u1 = mongo_db.users.find_one({"user_id": "u1"})
     assert u1 == {"_id": stored_id, "user_id": "u1", "username": "ada", "crm_id": 42}
     assert mongo_db.users.find_one({"user_id": "u2"}, {"_id": 0}) == {"user_id": "u2", "username": "bobby"}
@@ -238,3 +240,40 @@ def test_a_document_refused_by_mongo_is_named_and_the_rest_written(mongo_db) -> 
     outcome = writer.write(users(u1={"email": "same"}, u2={"email": "same"}, u3={"email": "other"}))
     assert outcome.inserted == 2
     assert [path for path, _ in outcome.failures] == ["users/u2"]
+
+
+def test_a_full_run_on_an_empty_collection_only_inserts(watched, mongo_db) -> None:
+    collection, listener = watched
+    writer = UpsertWriter(collection, USERS)
+    writer.prepare()
+    listener.commands.clear()
+
+    outcome = writer.write(users(u1={"username": "ada"}, u2={}))
+
+    assert (outcome.inserted, outcome.updated) == (2, 0)
+    assert listener.commands == ["insert"]
+    # The mapped documents are not changed by the driver's `_id`.
+    assert all("_id" not in change.document.fields for change in outcome.changes)
+
+
+def test_a_document_that_appears_after_the_comparison_is_upserted_not_lost(mongo_db) -> None:
+    writer = UpsertWriter(mongo_db["users"], USERS)
+    writer.prepare()
+    compare = writer.changes
+
+    def compare_then_another_writer_inserts(documents):
+        changes = compare(documents)
+        mongo_db.users.insert_one({"user_id": "u1", "username": "other", "crm_id": 7})
+        return changes
+
+    writer.changes = compare_then_another_writer_inserts
+
+    outcome = writer.write(users(u1={"username": "ada"}, u2={"username": "bob"}))
+
+    assert (outcome.inserted, outcome.updated, outcome.failures) == (1, 1, [])
+    assert mongo_db.users.find_one({"user_id": "u1"}, {"_id": 0}) == {
+        "user_id": "u1",
+        "username": "ada",
+        "crm_id": 7,
+    }
+    assert mongo_db.users.count_documents({}) == 2
