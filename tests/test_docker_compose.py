@@ -336,8 +336,7 @@ def test_airflow_image_is_built_from_the_dockerfile_with_requirements(services):
     dockerfile = context / build.get("dockerfile", "Dockerfile")
     assert dockerfile.is_file(), f"{dockerfile} does not exist"
 
-    lines = [line.strip() for line in dockerfile.read_text().splitlines()]
-    instructions = [line for line in lines if line and not line.startswith("#")]
+    instructions = _dockerfile_instructions(dockerfile)
     base = [line.split()[1] for line in instructions if line.upper().startswith("FROM ")]
     # The image runs the Airflow version the tests run against.
     assert base == [f"apache/airflow:{version('apache-airflow')}-python3.13"]
@@ -354,6 +353,24 @@ def test_airflow_image_is_built_from_the_dockerfile_with_requirements(services):
     if ignore_file.exists():
         patterns = ignore_file.read_text().split()
         assert "*" not in patterns or "!requirements.txt" in patterns
+
+
+def _dockerfile_instructions(dockerfile: Path) -> list[str]:
+    """The Dockerfile's instructions, each on one line (continuation lines joined)."""
+    instructions, current = [], ""
+    for raw in dockerfile.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        current = f"{current} {line}".strip()
+        if current.endswith("\\"):
+            current = current[:-1].rstrip()
+            continue
+        instructions.append(current)
+        current = ""
+    if current:
+        instructions.append(current)
+    return instructions
 
 
 def test_every_depends_on_target_exists(services):
@@ -460,9 +477,11 @@ def test_celery_variant_switches_every_airflow_service_to_celery():
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
         assert (broker.scheme, broker.hostname, broker.port) == ("redis", "redis", 6379), name
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+") == env[
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
-        ].replace("+psycopg2", ""), name
+        # The metadata database, driver included: SQLAlchemy 2.1 reads a bare postgresql://
+        # as psycopg 3.
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], (
+            name
+        )
     assert services["redis"]["image"].startswith("redis:")
 
 
@@ -477,3 +496,57 @@ def test_celery_workers_run_tasks_with_the_schedulers_code_and_connections():
     assert {"redis", "mongo", "firestore", "airflow-init", "postgres"} <= set(_depends_on(worker))
     for target in _depends_on(worker):
         assert target in services
+
+
+def test_celery_variant_has_the_settings_make_test_celery_runs_with():
+    """docker-compose.celery.yaml sets what devtools/celery_cluster.py proves: the same
+    values for CELERY_SETTINGS, and every setting that names the deployment's own servers
+    and secrets, the same in every Airflow service."""
+    from devtools.celery_cluster import CELERY_ENDPOINTS, CELERY_SETTINGS, cluster_environment
+
+    tested = cluster_environment(
+        ROOT / "unused",
+        firestore_address="127.0.0.1:1",
+        mongo_port=2,
+        redis_port=3,
+        postgres_port=4,
+        api_port=5,
+    )
+    assert CELERY_SETTINGS.items() <= tested.items()
+    # Every [celery] and [scheduler] setting of the tested cluster is in one of the two lists.
+    sections = {name for name in tested if name.startswith(("AIRFLOW__CELERY__", "AIRFLOW__SCHEDULER__"))}
+    assert sections <= set(CELERY_SETTINGS) | set(CELERY_ENDPOINTS), sections
+    assert set(CELERY_ENDPOINTS) <= set(tested)
+
+    services = _merged_celery_services()
+    airflow = {name: _env(service) for name, service in services.items() if name.startswith("airflow-")}
+    for name, env in airflow.items():
+        for setting, value in CELERY_SETTINGS.items():
+            assert env.get(setting) == value, (
+                f"{name}: {setting} is {env.get(setting)!r}, tested with {value!r}"
+            )
+        for setting in CELERY_ENDPOINTS:
+            assert env.get(setting), f"{name} does not set {setting}"
+            assert env[setting] == airflow["airflow-scheduler"][setting], (
+                f"{name} and the scheduler differ in {setting}"
+            )
+    # The same forms as the tested cluster's.
+    scheduler = airflow["airflow-scheduler"]
+    for setting in CELERY_ENDPOINTS:
+        assert urlsplit(scheduler[setting]).scheme == urlsplit(tested[setting]).scheme, setting
+
+
+def test_image_installs_the_celery_versions_make_test_celery_runs():
+    pins = {}
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
+        name, _, pinned = line.partition("==")
+        if name in ("apache-airflow-providers-celery", "celery"):
+            pins[name] = pinned.strip()
+    assert set(pins) == {"apache-airflow-providers-celery", "celery"}, pins
+    runs = [
+        line for line in _dockerfile_instructions(ROOT / "docker" / "Dockerfile") if line.startswith("RUN ")
+    ]
+    for name, pinned in pins.items():
+        assert any(f'"{name}=={pinned}"' in run for run in runs), (
+            f"the image does not install {name}=={pinned}"
+        )
