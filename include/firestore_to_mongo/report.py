@@ -33,6 +33,9 @@ class CollectionReport:
     out_of_scope: int = 0
     pages: int = 0
     seconds: float = 0.0
+    # CPU seconds of the partitions' own processes (time.process_time), added up: with
+    # `seconds`, whether a partition waited on the backends or on itself.
+    cpu_seconds: float = 0.0
     status: str = "running"
     failed_examples: list[str] = field(default_factory=list)
     watermark_before: str | None = None

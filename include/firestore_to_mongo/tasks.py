@@ -321,10 +321,15 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
         config.batch_size,
         " (dry run: nothing is written)" if config.dry_run else "",
     )
-    previous_seconds = report.seconds
+    previous_seconds, previous_cpu = report.seconds, report.cpu_seconds
+    attempt_cpu = time.process_time()
+
+    def clock(report) -> None:
+        report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
+        report.cpu_seconds = round(previous_cpu + time.process_time() - attempt_cpu, 3)
 
     def save_checkpoint(page, report) -> None:
-        report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
+        clock(report)
         if not config.dry_run:
             position = {
                 "path": page.position.path,
@@ -371,7 +376,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
             record_conflicts(spec, ledger, report)
     finally:
         ledger.close()
-    report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
+    clock(report)
     report.status = "ok"
     return report
 
@@ -490,6 +495,7 @@ def combine_partitions(collection: str, config: RunConfig, plan: dict | None, pa
             setattr(report, name, getattr(report, name) + part[name])
         # The partitions' own time, added up: the work done, whatever ran side by side.
         report.seconds = round(report.seconds + part["seconds"], 3)
+        report.cpu_seconds = round(report.cpu_seconds + part.get("cpu_seconds", 0.0), 3)
         report.resumed = report.resumed or part["resumed"]
         report.failed_examples.extend(part["failed_examples"])
     report.failed_examples = report.failed_examples[:FAILED_EXAMPLES]
