@@ -196,6 +196,8 @@ class ProxyProcess:
 def start(upstream: str, rtt_ms: float, log_path: Path, timeout: float = 30) -> ProxyProcess:
     """`python -m bench.latency_proxy` on a free port in front of `upstream` (host:port);
     returns once it listens. Its output goes to `log_path`."""
+    from devtools.servers import start_logged
+
     root = Path(__file__).resolve().parent.parent
     command = [
         sys.executable,
@@ -211,16 +213,7 @@ def start(upstream: str, rtt_ms: float, log_path: Path, timeout: float = 30) -> 
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     )
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=root,
-            env=env,
-        )
+    process = start_logged(command, log_path, cwd=root, env=env)
     deadline = time.monotonic() + timeout
     while True:
         if found := READY.search(log_path.read_text(errors="replace")):

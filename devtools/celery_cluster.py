@@ -48,6 +48,7 @@ from devtools.servers import (
     airflow_environment,
     free_port,
     start_firestore_emulator,
+    start_logged,
     start_mongoeco,
     stop_process_group,
     wait_for_port,
@@ -323,16 +324,9 @@ def cluster_environment(
 
 
 def _airflow(directory: Path, env: dict[str, str], name: str, args: list[str]) -> subprocess.Popen:
-    with open(directory / f"{name}.log", "w") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args],
-            env=env,
-            cwd=directory,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    return start_logged(
+        [sys.executable, "-m", "airflow", *args], directory / f"{name}.log", env=env, cwd=directory
+    )
 
 
 def _wait_until_ready(cluster: CeleryCluster, processes: dict[str, subprocess.Popen], timeout: float = 240):
@@ -396,19 +390,15 @@ def _start_redis(directory: Path, port: int) -> subprocess.Popen:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
-    with open(directory / "redis.log", "w") as log:
-        process = subprocess.Popen(
-            # In memory only: no snapshots, no append-only file.
-            [
-                binary,
-                *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)),
-                *("--save", "", "--appendonly", "no"),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_logged(
+        # In memory only: no snapshots, no append-only file.
+        [
+            binary,
+            *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)),
+            *("--save", "", "--appendonly", "no"),
+        ],
+        directory / "redis.log",
+    )
     wait_for_port("127.0.0.1", port, 30, process)
     return process
 
@@ -451,17 +441,13 @@ def _start_postgres(pg: Path, port: int, log_path: Path) -> subprocess.Popen:
     if initdb.returncode != 0:
         raise RuntimeError(f"initdb failed: {initdb.stdout}{initdb.stderr}")
     settings = [word for name, value in POSTGRES_SETTINGS.items() for word in ("-c", f"{name}={value}")]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(pg), *settings],
-            cwd=pg,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            **_as_postgres(),
-        )
+    process = start_logged(
+        [str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(pg), *settings],
+        log_path,
+        cwd=pg,
+        env=env,
+        **_as_postgres(),
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -42,6 +42,20 @@ def stop_process_group(process: subprocess.Popen, timeout: float = 10) -> None:
         process.wait(timeout=timeout)
 
 
+def start_logged(command: list[str], log_path: Path | str, **popen: object) -> subprocess.Popen:
+    """A server in the background: its own process group (`stop_process_group` ends it and
+    its children), its output in `log_path`, no standard input."""
+    with open(log_path, "w") as log:
+        return subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            **popen,
+        )
+
+
 def airflow_environment(
     root: Path, home: Path, firestore_address: str, project: str, mongo_conn: str, **extra: str
 ) -> dict[str, str]:
@@ -95,14 +109,9 @@ def start_firestore_emulator(
     port = port or free_port()
     if log_path is None:
         log_path = Path(tempfile.mkdtemp(prefix="firestore-emulator-")) / "emulator.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_logged(
+        ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"], log_path
+    )
     deadline = time.monotonic() + timeout
     while EMULATOR_READY_LINE not in log_path.read_text(errors="replace"):
         if process.poll() is not None:
@@ -151,16 +160,9 @@ def start_mongoeco(
         command += ["--user", user]
         # The password travels by environment, never on a command line that `ps` shows.
         env["MONGOECO_PASSWORD"] = password or ""
-    with open(log_path or os.devnull, "w") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=Path(__file__).resolve().parent.parent,
-            env=env,
-        )
+    process = start_logged(
+        command, log_path or os.devnull, cwd=Path(__file__).resolve().parent.parent, env=env
+    )
     wait_for_port("127.0.0.1", port, timeout, process)
     return MongoEcoServer("127.0.0.1", port, process)
 
