@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -171,8 +172,7 @@ class KeyJournal:
 
     def append(self, claims: list[tuple[str, Claim]]) -> None:
         if claims:
-            entries = [[key, claim.path, claim.owner] for key, claim in claims]
-            self.journal.insert_one(self._own | {"partition": self.partition, "claims": entries})
+            self.journal.insert_one(self._own | {"partition": self.partition, "claims": pack_claims(claims)})
 
     def ledger(self) -> LocalKeyLedger:
         """Every page's claims, in a ledger on local disk (the caller closes it). A page
@@ -180,7 +180,7 @@ class KeyJournal:
         ledger = LocalKeyLedger()
         try:
             for page in self.journal.find(self._own, {"claims": 1}):
-                ledger.record([(key, Claim(path, owner)) for key, path, owner in page["claims"]])
+                ledger.record(unpack_claims(page["claims"]))
         except BaseException:
             ledger.close()
             raise
@@ -193,6 +193,18 @@ class KeyJournal:
     def drop_other_runs(database: Database, name: str, run_key: str, collection: str) -> int:
         """Delete the pages that earlier runs (which failed) left: one run of a DAG at a time."""
         return database[name].delete_many({"collection": collection, "run": {"$ne": run_key}}).deleted_count
+
+
+def pack_claims(claims: list[tuple[str, Claim]]) -> bytes:
+    """A page's claims as one compressed JSON value: a server parses one binary field, not
+    thousands of small arrays, and a page's keys and paths, alike in their prefixes,
+    shrink to about a fifth on the wire."""
+    entries = [[key, claim.path, claim.owner] for key, claim in claims]
+    return zlib.compress(json.dumps(entries, ensure_ascii=False).encode(), 1)
+
+
+def unpack_claims(packed: bytes) -> list[tuple[str, Claim]]:
+    return [(key, Claim(path, owner)) for key, path, owner in json.loads(zlib.decompress(packed))]
 
 
 class JournaledLedger:

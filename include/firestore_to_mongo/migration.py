@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +13,7 @@ from include.firestore_to_mongo.firestore_reader import Page, SourceDocument
 from include.firestore_to_mongo.key_conflicts import ConflictGuard
 from include.firestore_to_mongo.mapping import MappedDocument, MappingError, map_document, upsert_key
 from include.firestore_to_mongo.mongo_writer import INSERT, UNCHANGED, UPDATE, Change, WriteOutcome
+from include.firestore_to_mongo.prefetch import prefetched
 from include.firestore_to_mongo.progress import ProgressLog
 from include.firestore_to_mongo.quoting import shorten
 from include.firestore_to_mongo.report import CollectionReport
@@ -74,24 +76,43 @@ def migrate_collection(
     return report
 
 
+@dataclass
+class _Prepared:
+    """A page read, mapped and claimed, with its read-side figures, ready to be written."""
+
+    page: Page
+    batch: list[MappedDocument]
+    figures: CollectionReport
+
+
 def _migrate_pages(spec, pages, writer, report, progress, keep, on_page_written, conflicts, samples) -> None:
-    for page in pages:
-        report.pages += 1
-        report.read += len(page.documents)
-        report.out_of_scope += page.out_of_scope
-        wanted, left_alone = _split(page.documents, keep)
-        report.skipped += len(left_alone)
-        batch = _map_documents(spec, wanted, report)
-        if conflicts is not None:
-            batch = conflicts.winners(batch, _keys(spec, left_alone))
-        if batch:
-            outcome = writer.write(batch)
+    # Two stages, overlapped: the next page is mapped and its keys claimed (in a
+    # background thread) while this one is written. `report` only ever holds pages that
+    # are written, so a checkpoint never counts a page its retry will read again.
+    for prepared in prefetched(_prepare(spec, pages, keep, conflicts, report), name="map-and-claim"):
+        report.add_counts(prepared.figures)
+        if prepared.batch:
+            outcome = writer.write(prepared.batch)
             _record(outcome, report)
             if samples is not None:
                 samples.log(outcome.changes)
         if on_page_written is not None:
-            on_page_written(page, report)
-        progress.update(report.read, page.position.path)
+            on_page_written(prepared.page, report)
+        progress.update(report.read, prepared.page.position.path)
+
+
+def _prepare(spec, pages, keep, conflicts, report: CollectionReport) -> Iterator[_Prepared]:
+    for page in pages:
+        figures = CollectionReport(collection=report.collection, target=report.target, dry_run=report.dry_run)
+        figures.pages = 1
+        figures.read = len(page.documents)
+        figures.out_of_scope = page.out_of_scope
+        wanted, left_alone = _split(page.documents, keep)
+        figures.skipped = len(left_alone)
+        batch = _map_documents(spec, wanted, figures)
+        if conflicts is not None:
+            batch = conflicts.winners(batch, _keys(spec, left_alone))
+        yield _Prepared(page, batch, figures)
 
 
 def _split(

@@ -17,7 +17,7 @@ class _Failed:
         self.error = error
 
 
-def prefetched(items: Iterator[T]) -> Iterator[T]:
+def prefetched(items: Iterator[T], name: str = "firestore-prefetch") -> Iterator[T]:
     """Yield what `items` yields, producing the next item in a background thread.
 
     At most two items exist at a time: the one the caller holds and the one read
@@ -45,7 +45,7 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
         except BaseException as error:  # handed to the caller, who decides
             handoff.put(_Failed(error))
 
-    reader = threading.Thread(target=read, name="firestore-prefetch", daemon=True)
+    reader = threading.Thread(target=read, name=name, daemon=True)
     reader.start()
     try:
         while True:

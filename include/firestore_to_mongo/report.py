@@ -8,6 +8,19 @@ from typing import Any
 from include.firestore_to_mongo.quoting import shorten
 
 FAILED_EXAMPLES = 5
+# The counts that add up over pages and over partitions.
+COUNTS = (
+    "read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "skipped",
+    "failed",
+    "conflicts",
+    "warnings",
+    "out_of_scope",
+    "pages",
+)
 
 
 @dataclass
@@ -60,6 +73,12 @@ class CollectionReport:
         self.failed += 1
         if len(self.failed_examples) < FAILED_EXAMPLES:
             self.failed_examples.append(f"{path}: {shorten(reason)}")
+
+    def add_counts(self, other: CollectionReport) -> None:
+        """Add `other`'s counts (a page's, a partition's) and failed examples to these."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failed_examples = (self.failed_examples + other.failed_examples)[:FAILED_EXAMPLES]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"docs_per_second": self.docs_per_second}

@@ -13,7 +13,9 @@ class ScratchSqlite:
 
     def __init__(self, name: str, schema: str) -> None:
         self._directory = tempfile.TemporaryDirectory(prefix=f"firestore-to-mongo-{name}-")
-        self.db = sqlite3.connect(Path(self._directory.name) / f"{name}.sqlite")
+        # One thread at a time, but not always the one that made it: the migration claims
+        # keys in its mapping stage's thread.
+        self.db = sqlite3.connect(Path(self._directory.name) / f"{name}.sqlite", check_same_thread=False)
         self.db.execute(schema)
 
     def where_in(self, select: str, values: list[Any]) -> sqlite3.Cursor:

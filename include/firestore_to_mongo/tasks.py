@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.firestore_to_mongo.config import RunConfig
-from include.firestore_to_mongo.report import missing_report, render_notes, render_table
+from include.firestore_to_mongo.report import COUNTS, missing_report, render_notes, render_table
 from include.firestore_to_mongo.specs import (
     COLLECTION_NAMES,
     SPECS,
@@ -34,18 +34,7 @@ log = logging.getLogger(__name__)
 
 PARTITION_REPORT = "partition_report"
 # Figures added up over a collection's partitions.
-SUMMED = (
-    "read",
-    "inserted",
-    "updated",
-    "unchanged",
-    "skipped",
-    "failed",
-    "conflicts",
-    "warnings",
-    "out_of_scope",
-    "pages",
-)
+SUMMED = COUNTS
 
 
 class TooManyFailuresError(RuntimeError):
@@ -479,7 +468,7 @@ def partition_reports(ti, collection: str, count: int) -> list[dict]:
 
 def combine_partitions(collection: str, config: RunConfig, plan: dict | None, parts: list[dict]):
     """One collection's report from its partitions' figures."""
-    from include.firestore_to_mongo.report import FAILED_EXAMPLES, CollectionReport
+    from include.firestore_to_mongo.report import CollectionReport
 
     spec = SPECS[collection]
     report = CollectionReport(
@@ -491,14 +480,11 @@ def combine_partitions(collection: str, config: RunConfig, plan: dict | None, pa
         watermark_after=plan["watermark_before"] if plan else None,
     )
     for part in parts:
-        for name in SUMMED:
-            setattr(report, name, getattr(report, name) + part[name])
+        report.add_counts(CollectionReport.from_dict(part))
         # The partitions' own time, added up: the work done, whatever ran side by side.
         report.seconds = round(report.seconds + part["seconds"], 3)
         report.cpu_seconds = round(report.cpu_seconds + part.get("cpu_seconds", 0.0), 3)
         report.resumed = report.resumed or part["resumed"]
-        report.failed_examples.extend(part["failed_examples"])
-    report.failed_examples = report.failed_examples[:FAILED_EXAMPLES]
     report.partitions = len(parts)
     report.status = "ok"
     return report

@@ -13,7 +13,9 @@ from include.firestore_to_mongo.key_conflicts import (
     LocalKeyLedger,
     drop_legacy_ledgers,
     encode_key,
+    pack_claims,
     record_conflicts,
+    unpack_claims,
 )
 from include.firestore_to_mongo.mapping import map_document
 from include.firestore_to_mongo.report import CollectionReport
@@ -126,11 +128,34 @@ def test_a_journaled_ledger_journals_every_claim_in_one_insert_per_page(mongo_db
 
     (page,) = mongo_db[JOURNAL].find()
     assert (page["run"], page["collection"], page["partition"]) == (RUN, "users", 0)
-    assert page["claims"] == [
-        ['["k"]', "users/a", False],
-        ['["k"]', "users/b", False],
-        ['["u"]', "users/u", True],
+    assert unpack_claims(page["claims"]) == [
+        ('["k"]', Claim("users/a", False)),
+        ('["k"]', Claim("users/b", False)),
+        ('["u"]', Claim("users/u", True)),
     ]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        [],
+        [('["a"]', Claim("users/a", True))],
+        [
+            ('["zoë", 1]', Claim("digital_twins/日本/conversations/c", False)),
+            ("[2]", Claim("x/__id5__", True)),
+        ],
+    ],
+)
+def test_packed_claims_come_back_as_they_were(claims) -> None:
+    assert unpack_claims(pack_claims(claims)) == claims
+
+
+def test_a_page_of_claims_packs_small() -> None:
+    claims = [
+        (f'["t1", "c1", "m{n:05}"]', Claim(f"digital_twins/t1/conversations/c1/messages/m{n:05}", True))
+        for n in range(1000)
+    ]
+    assert len(pack_claims(claims)) < len(str(claims)) / 4
 
 
 # --- KeyJournal ------------------------------------------------------------------------

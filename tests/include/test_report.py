@@ -91,6 +91,7 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         "out_of_scope": 0,
         "pages": 0,
         "seconds": 4.0,
+        "cpu_seconds": 0.0,
         "status": "success",
         "failed_examples": ["users/x: boom"],
         "watermark_before": None,
