@@ -9,8 +9,8 @@ compound index map when every key field of the document or the query is a plain
 scalar, and otherwise defers to mongoeco unchanged. It also answers a query whose key
 fields are equalities or an `$in` over plain values, and an `$or` of such queries (the
 writer's look-up of a batch's stored documents), from any unique index; and it does
-not compare a new string or ObjectId `_id` with every stored one (the key ledger's
-upserts). It only changes speed: the
+not compare a new string or ObjectId `_id` with every stored one (every insert, and
+the upserts of the key ledger the migration once kept in MongoDB). It only changes speed: the
 tests in tests/devtools check that duplicates are still refused and upserts still
 find their documents. The product never depends on it; against a real MongoDB it
 is not involved at all.
