@@ -9,24 +9,20 @@ UV_VERSION := 0.13.8
 UV_INSTALL := uv pip install --quiet --compile-bytecode
 STAMP := $(VENV)/.installed-$(shell (cat requirements.lock; echo "$(UV_INSTALL)") | cksum | cut -d' ' -f1)
 
-# Python 3.13: `python3.13` when it runs, else pyenv's 3.13 binary called directly
-# (pyenv's shim refuses to run a version that isn't the selected one).
-PYTHON313 ?= $(shell \
-	if python3.13 -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1; then \
-		command -v python3.13; \
+# Python 3.MINOR ($(1) = 13, 11): `python3.MINOR` when it runs, else pyenv's binary of that
+# version called directly (pyenv's shim refuses to run a version that isn't the selected one).
+find_python = $(shell \
+	if python3.$(1) -c 'import sys; assert sys.version_info[:2] == (3, $(1))' >/dev/null 2>&1; then \
+		command -v python3.$(1); \
 	elif command -v pyenv >/dev/null 2>&1; then \
-		v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | sort -V | tail -n 1); \
-		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.13"; \
+		v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.$(1)(\.[0-9]+)?$$' | sort -V | tail -n 1); \
+		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.$(1)"; \
 	fi)
 
-# Python 3.11, the oldest the DAG package supports: `python3.11`, else pyenv's.
-PYTHON311 ?= $(shell \
-	if python3.11 -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then \
-		command -v python3.11; \
-	elif command -v pyenv >/dev/null 2>&1; then \
-		v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.[0-9]+)?$$' | sort -V | tail -n 1); \
-		[ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.11"; \
-	fi)
+PYTHON313 ?= $(call find_python,13)
+
+# Python 3.11, the oldest the DAG package supports.
+PYTHON311 ?= $(call find_python,11)
 VENV311 := .venv311
 STAMP311 := $(VENV311)/.installed-$(shell (cat requirements-py311.lock; echo "$(UV_INSTALL)") | cksum | cut -d' ' -f1)
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from devtools.servers import airflow_environment
+from devtools.servers import airflow_environment, local_mongo_conn
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
@@ -70,7 +70,7 @@ def demo_environment() -> dict[str, str]:
         DEMO / "airflow",
         f"127.0.0.1:{FIRESTORE_PORT}",
         PROJECT,
-        f"mongo://127.0.0.1:{MONGO_PORT}/{DATABASE}?directConnection=true",
+        local_mongo_conn(MONGO_PORT, DATABASE),
     )
 
 

@@ -56,6 +56,11 @@ def start_logged(command: list[str], log_path: Path | str, **popen: object) -> s
         )
 
 
+def local_mongo_conn(port: int, database: str) -> str:
+    """AIRFLOW_CONN_MONGO_DEFAULT for a Mongo server of ours on this machine (mongoeco)."""
+    return f"mongo://127.0.0.1:{port}/{database}?directConnection=true"
+
+
 def airflow_environment(
     root: Path, home: Path, firestore_address: str, project: str, mongo_conn: str, **extra: str
 ) -> dict[str, str]:

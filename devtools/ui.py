@@ -19,7 +19,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.servers import airflow_environment, free_port, start_firestore_emulator, start_mongoeco
+from devtools.servers import (
+    airflow_environment,
+    free_port,
+    local_mongo_conn,
+    start_firestore_emulator,
+    start_mongoeco,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 UI = ROOT / ".ui"
@@ -67,7 +73,7 @@ def environment(directory: Path, airflow_port: int, firestore: str, mongo_port: 
         home,
         firestore,
         PROJECT,
-        f"mongo://127.0.0.1:{mongo_port}/{DATABASE}?directConnection=true",
+        local_mongo_conn(mongo_port, DATABASE),
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
         AIRFLOW__API__PORT=str(airflow_port),

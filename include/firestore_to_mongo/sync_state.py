@@ -10,22 +10,16 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from include.firestore_to_mongo.report import COLUMNS
 from include.firestore_to_mongo.run_history import MIGRATION, RUNS, VERIFY
 from include.firestore_to_mongo.run_state import WATERMARKS
 from include.firestore_to_mongo.specs import COLLECTION_NAMES
 
 CHART_RUNS = 30
-# The last run's figures the page shows, as (label, key in the run record).
-RUN_FIGURES = (
-    ("read", "read"),
-    ("inserted", "inserted"),
-    ("updated", "updated"),
-    ("unchanged", "unchanged"),
-    ("skipped", "skipped"),
-    ("failed", "failed"),
-    ("gone", "stale"),
-    ("deleted", "deleted"),
-)
+# The last run's figures the page shows, as (label, key in the run record): the summary
+# table's own columns, under the same headings.
+SHOWN = {"read", "inserted", "updated", "unchanged", "skipped", "failed", "stale", "deleted"}
+RUN_FIGURES = tuple((label, key) for label, key in COLUMNS if key in SHOWN)
 
 
 def load_state(database: Database, now: datetime | None = None) -> dict[str, Any]:

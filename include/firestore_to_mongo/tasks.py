@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.firestore_to_mongo.config import RunConfig
-from include.firestore_to_mongo.report import COUNTS, missing_report, render_notes, render_table
+from include.firestore_to_mongo.report import missing_report, render_notes, render_table
 from include.firestore_to_mongo.specs import (
     COLLECTION_NAMES,
     SPECS,
@@ -33,8 +33,6 @@ from include.firestore_to_mongo.timestamps import fromisoformat_or_none, isoform
 log = logging.getLogger(__name__)
 
 PARTITION_REPORT = "partition_report"
-# Figures added up over a collection's partitions.
-SUMMED = COUNTS
 
 
 class TooManyFailuresError(RuntimeError):

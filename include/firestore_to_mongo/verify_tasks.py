@@ -141,11 +141,13 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
         writer = UpsertWriter(collection, spec)
         writer.prepare()
     report = VerifyReport(spec.name, spec.target, config.depth, sampled=config.sampled)
+    # Judged on local disk, journaled for `<name>_done` (conflicts, extra documents).
+    ledger = JournaledLedger(LocalKeyLedger(), journal)
     verifier = PartitionVerifier(
         spec,
         full,
         Comparer(collection, spec),
-        ConflictGuard(spec, JournaledLedger(LocalKeyLedger(), journal)),
+        ConflictGuard(spec, ledger),
         datetime.fromisoformat(plan["started"]),
         store,
         report,
@@ -193,7 +195,7 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
         verifier.recheck(client, config.batch_size, config.timeout_seconds)
     finally:
         verifier.close()
-        verifier.guard.ledger.close()
+        ledger.close()
     return report
 
 

@@ -31,9 +31,10 @@ from google.cloud import firestore
 
 from devtools.celery_cluster import WORKER_CONCURRENCY, WORKERS, CeleryCluster, quoted, start_cluster
 from devtools.sample_data import generate, seed
+from include.firestore_to_mongo.report import COUNTS
 from include.firestore_to_mongo.run_state import CHECKPOINTS
 from include.firestore_to_mongo.specs import COLLECTION_NAMES, SPECS
-from include.firestore_to_mongo.tasks import PARTITION_REPORT, SUMMED
+from include.firestore_to_mongo.tasks import PARTITION_REPORT
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 
@@ -300,6 +301,6 @@ def check_figures(cluster: CeleryCluster, run_id: str, source: dict[str, int], r
             # killed attempt wrote after the checkpoint already there: unchanged.)
             assert row["unchanged"] == 0, row
         parts = [xcom(cluster, run_id, name, PARTITION_REPORT, index) for index in range(row["partitions"])]
-        for figure in SUMMED:
+        for figure in COUNTS:
             assert row[figure] == sum(part[figure] for part in parts), (name, figure)
     return summary
