@@ -10,8 +10,8 @@ it, so that its upserts are index lookups, as the product's are.
 
 from __future__ import annotations
 
-from include.firestore_to_mongo.mapping import map_document
-from include.firestore_to_mongo.specs import MESSAGES
+from include.firestore_to_mongo.contract.mapping import map_document
+from include.firestore_to_mongo.contract.specs import MESSAGES
 
 
 def migrate_messages(client, collection) -> int:

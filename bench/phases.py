@@ -8,8 +8,8 @@ import time
 
 from pymongo import ASCENDING, InsertOne
 
-from include.firestore_to_mongo.mapping import MappedDocument, map_document
-from include.firestore_to_mongo.specs import MESSAGES
+from include.firestore_to_mongo.contract.mapping import MappedDocument, map_document
+from include.firestore_to_mongo.contract.specs import MESSAGES
 
 PAGE_SIZE = 1000
 WRITE_BATCH = 1000

@@ -675,7 +675,7 @@ def airflow_mongo_conn(uri: str, database: str) -> str:
 
 def _partitions() -> int | None:
     """BENCH_PARTITIONS (default 1) when the DAG has a `partitions` param; else None."""
-    from include.firestore_to_mongo.config import PARAM_SCHEMAS
+    from include.firestore_to_mongo.migrate.config import PARAM_SCHEMAS
 
     if "partitions" not in PARAM_SCHEMAS:
         if os.environ.get("BENCH_PARTITIONS"):

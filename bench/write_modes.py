@@ -27,9 +27,9 @@ from pymongo import UpdateOne
 
 from bench.data import messages
 from bench.phases import create_key_index
-from include.firestore_to_mongo.mapping import MappedDocument, map_document
-from include.firestore_to_mongo.mongo_writer import UpsertWriter
-from include.firestore_to_mongo.specs import MESSAGES, CollectionSpec
+from include.firestore_to_mongo.contract.mapping import MappedDocument, map_document
+from include.firestore_to_mongo.contract.specs import MESSAGES, CollectionSpec
+from include.firestore_to_mongo.target.writer import UpsertWriter
 
 BATCH = 1000
 

@@ -63,9 +63,13 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import AssetAlias, dag, task
 
-from include.firestore_to_mongo.config import DEFAULT_SCHEDULE, SCHEDULE_ENV
-from include.firestore_to_mongo.params import dag_params
-from include.firestore_to_mongo.specs import COLLECTION_NAMES, asset_alias_name
+from include.firestore_to_mongo.migrate.config import (
+    COLLECTION_NAMES,
+    DEFAULT_SCHEDULE,
+    SCHEDULE_ENV,
+    asset_alias_name,
+    trigger_params,
+)
 
 # Cron expression or preset, read when the file is parsed; "none" for manual runs only.
 SCHEDULE = os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
@@ -82,7 +86,7 @@ MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTIT
     # Runs never overlap: two runs writing one collection would race on its watermark.
     max_active_runs=1,
     doc_md=__doc__,
-    params=dag_params(),
+    params=trigger_params(),
     default_args={
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
@@ -95,7 +99,7 @@ def firestore_to_mongo():
     @task
     def plan(collection: str, params=None, ti=None) -> list:
         """Choose full or incremental for one collection and split its read into partitions."""
-        from include.firestore_to_mongo.tasks import plan_collection_task
+        from include.firestore_to_mongo.migrate.plan import plan_collection_task
 
         return plan_collection_task(collection, params, ti)
 
@@ -103,7 +107,7 @@ def firestore_to_mongo():
     @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS)
     def migrate(collection: str, work: dict, params=None, ti=None) -> dict:
         """Read one partition of a Firestore collection in pages, map it, upsert it into MongoDB."""
-        from include.firestore_to_mongo.tasks import migrate_partition_task
+        from include.firestore_to_mongo.migrate.partition import migrate_partition_task
 
         return migrate_partition_task(collection, work, params, ti)
 
@@ -111,14 +115,14 @@ def firestore_to_mongo():
     @task(trigger_rule="all_done", multiple_outputs=False)
     def done(collection: str, params=None, ti=None, outlet_events=None) -> dict:
         """Add up the partitions, settle key conflicts, find deleted sources, move the watermark, emit the Asset."""
-        from include.firestore_to_mongo.tasks import finish_collection_task
+        from include.firestore_to_mongo.migrate.finish import finish_collection_task
 
         return finish_collection_task(collection, params, ti, outlet_events)
 
     @task(trigger_rule="all_done", multiple_outputs=False)
     def summary(params=None, ti=None) -> dict:
         """Log the per-collection table and fail the run if a collection task failed."""
-        from include.firestore_to_mongo.tasks import summary_task
+        from include.firestore_to_mongo.migrate.summary import summary_task
 
         return summary_task(params, ti)
 

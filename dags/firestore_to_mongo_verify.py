@@ -40,9 +40,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from include.firestore_to_mongo.params import dag_params
-from include.firestore_to_mongo.specs import COLLECTION_NAMES
-from include.firestore_to_mongo.verify_config import VERIFY_PARAM_SCHEMAS, VERIFY_SCHEDULE_ENV
+from include.firestore_to_mongo.verify.config import COLLECTION_NAMES, VERIFY_SCHEDULE_ENV, trigger_params
 
 SCHEDULE = os.environ.get(VERIFY_SCHEDULE_ENV, "none")
 MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTITIONS", "4"))
@@ -56,7 +54,7 @@ MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTIT
     # One verify at a time: a run's key ledgers are its own, and a new run drops stale ones.
     max_active_runs=1,
     doc_md=__doc__,
-    params=dag_params(VERIFY_PARAM_SCHEMAS),
+    params=trigger_params(),
     default_args={
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
@@ -69,14 +67,14 @@ def firestore_to_mongo_verify():
     @task
     def plan(collection: str, params=None, ti=None) -> list:
         """Split one collection's read into partitions, as the migration does."""
-        from include.firestore_to_mongo.verify_tasks import plan_verify_task
+        from include.firestore_to_mongo.verify.plan import plan_verify_task
 
         return plan_verify_task(collection, params, ti)
 
     @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS)
     def verify(collection: str, work: dict, params=None, ti=None) -> dict:
         """Compare one partition with MongoDB, re-check what differs, repair it when asked."""
-        from include.firestore_to_mongo.verify_tasks import verify_partition_task
+        from include.firestore_to_mongo.verify.partition import verify_partition_task
 
         return verify_partition_task(collection, work, params, ti)
 
@@ -84,14 +82,14 @@ def firestore_to_mongo_verify():
     @task(trigger_rule="all_done", multiple_outputs=False)
     def done(collection: str, params=None, ti=None) -> dict:
         """Add the partitions up, settle key conflicts, find extra documents, count both sides."""
-        from include.firestore_to_mongo.verify_tasks import finish_verify_task
+        from include.firestore_to_mongo.verify.finish import finish_verify_task
 
         return finish_verify_task(collection, params, ti)
 
     @task(trigger_rule="all_done", multiple_outputs=False)
     def summary(params=None, ti=None) -> dict:
         """Log the table and the first differences; fail the run while differences remain."""
-        from include.firestore_to_mongo.verify_tasks import summary_verify_task
+        from include.firestore_to_mongo.verify.summary import summary_verify_task
 
         return summary_verify_task(params, ti)
 

@@ -235,8 +235,8 @@ def is_seeded(client) -> bool:
 
 def has_watermarks(database) -> bool:
     """Whether every collection has been migrated once (so the next run is incremental)."""
-    from include.firestore_to_mongo.run_state import WATERMARKS
-    from include.firestore_to_mongo.specs import COLLECTION_NAMES
+    from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
+    from include.firestore_to_mongo.target.run_state import WATERMARKS
 
     stored = {found["_id"] for found in database[WATERMARKS].find({}, {"_id": 1})}
     return set(COLLECTION_NAMES) <= stored
@@ -248,8 +248,8 @@ def has_watermarks(database) -> bool:
 def first_run_expectation() -> dict[str, dict[str, int]]:
     """A full run inserts every document of the sample on a migrated path."""
     from devtools.sample_data import generate
-    from include.firestore_to_mongo.paths import ids_from_path
-    from include.firestore_to_mongo.specs import SPECS
+    from include.firestore_to_mongo.contract.paths import ids_from_path
+    from include.firestore_to_mongo.contract.specs import SPECS
 
     counts: Counter = Counter()
     for path, _ in generate():
@@ -509,15 +509,15 @@ def tail(path: Path, lines: int = 20) -> str:
 
 def print_summary(dag_id: str, figures: dict[str, Any] | None) -> list[dict[str, Any]] | None:
     """Print the table (and notes) of a DAG's summary figures; return its rows."""
-    from include.firestore_to_mongo.report import render_notes, render_table
-    from include.firestore_to_mongo.verify_report import render_verify_notes, render_verify_table
+    from include.firestore_to_mongo.migrate.report import render_notes, render_summary_table
+    from include.firestore_to_mongo.verify.report import render_verify_notes, render_verify_table
 
     if not figures:
         print(f"\nNo summary of {dag_id} was recorded; see its log under .demo/")
         return None
     rows = list(figures["collections"].values())
     if dag_id == "firestore_to_mongo":
-        title, table, notes = "Firestore → MongoDB summary", render_table(rows), render_notes(rows)
+        title, table, notes = "Firestore → MongoDB summary", render_summary_table(rows), render_notes(rows)
     else:
         title, table, notes = (
             "Verify: MongoDB against Firestore",
@@ -681,8 +681,8 @@ def _warm_up() -> None:
         "airflow.cli.commands.dag_command",
         "google.cloud.firestore",
         "pymongo",
-        "include.firestore_to_mongo.tasks",
-        "include.firestore_to_mongo.verify_tasks",
+        "include.firestore_to_mongo.migrate.partition",
+        "include.firestore_to_mongo.verify.partition",
     ):
         importlib.import_module(module)
 

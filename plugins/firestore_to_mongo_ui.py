@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from include.firestore_to_mongo.sync_app import create_app
+from include.firestore_to_mongo.ui.app import create_app
 
 URL_PREFIX = "/firestore-to-mongo"
 FASTAPI_APPS = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Firestore → MongoDB sync"}]

@@ -22,7 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from include.firestore_to_mongo.config import DEFAULT_DATABASE, PARAM_SCHEMAS
+from include.firestore_to_mongo.migrate.config import PARAM_SCHEMAS
+from include.firestore_to_mongo.target.connection import DEFAULT_DATABASE
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -278,7 +279,7 @@ def test_connections_deserialize_as_the_hooks_need(services, monkeypatch):
     from airflow.providers.mongo.hooks.mongo import MongoHook
     from airflow.secrets.environment_variables import EnvironmentVariablesBackend
 
-    from include.firestore_to_mongo.firestore_hook import FirestoreClientHook
+    from include.firestore_to_mongo.source.hook import FirestoreClientHook
 
     env = _env(services["airflow-scheduler"])
     for var in (*_expected_conn_env_vars(), "FIRESTORE_EMULATOR_HOST"):
@@ -436,7 +437,7 @@ def test_docker_compose_config_accepts_the_file(files, tmp_path):
 
 
 def test_schedule_variable_is_the_one_the_dag_reads():
-    from include.firestore_to_mongo.config import DEFAULT_SCHEDULE, SCHEDULE_ENV
+    from include.firestore_to_mongo.migrate.config import DEFAULT_SCHEDULE, SCHEDULE_ENV
 
     compose = yaml.load((ROOT / "docker-compose.yaml").read_text(), Loader=_ComposeLoader)
     environment = compose["x-airflow-common"]["environment"]

@@ -1,1 +1,12 @@
-"""Copy an app's Firestore data (users, digital twins, conversations, messages) into MongoDB."""
+"""Copy an app's Firestore data (users, digital twins, conversations, messages) into MongoDB.
+
+One subpackage per stage; the data flows one way, and each layer imports only the
+layers below it (`make lint` checks it with import-linter, see `.importlinter`):
+
+    ui                   the sync page: how the sync stands, read from the target database
+    migrate | verify     the two DAGs' task bodies (independent of each other)
+    keys | run           who claims which key (conflicts, deleted sources) | what both DAGs' tasks share
+    source | target      Firestore | MongoDB (independent of each other)
+    contract             the mapping contract: pure, no I/O, no Airflow
+    util                 generic helpers: text, tables, a prefetch pipeline, scratch SQLite, progress
+"""

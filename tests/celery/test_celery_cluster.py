@@ -31,10 +31,10 @@ from google.cloud import firestore
 
 from devtools.celery_cluster import WORKER_CONCURRENCY, WORKERS, CeleryCluster, quoted, start_cluster
 from devtools.sample_data import generate, seed
-from include.firestore_to_mongo.report import COUNTS
-from include.firestore_to_mongo.run_state import CHECKPOINTS
-from include.firestore_to_mongo.specs import COLLECTION_NAMES, SPECS
-from include.firestore_to_mongo.tasks import PARTITION_REPORT
+from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES, SPECS
+from include.firestore_to_mongo.migrate.report import COUNTS
+from include.firestore_to_mongo.run.tasks import PARTITION_REPORT
+from include.firestore_to_mongo.target.run_state import CHECKPOINTS
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 

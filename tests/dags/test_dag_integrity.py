@@ -169,7 +169,7 @@ def test_parsing_builds_no_hook_and_imports_no_client_library():
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag(dag_folder={str(ROOT / "dags")!r})
         assert not bag.import_errors, bag.import_errors
-        heavy = [m for m in ("google.cloud.firestore", "pymongo", "include.firestore_to_mongo.firestore_hook",
+        heavy = [m for m in ("google.cloud.firestore", "pymongo", "include.firestore_to_mongo.source.hook",
                              "airflow.providers.mongo.hooks.mongo",
                              "airflow.providers.google.common.hooks.base_google") if m in sys.modules]
         print("HEAVY", heavy)
@@ -303,11 +303,11 @@ def test_tasks_run_with_the_plugins_folder_somewhere_else(tmp_path):
         import os, sys, pkgutil, importlib
         assert not any(p.rstrip("/").endswith("plugins") for p in sys.path), sys.path
         import include.firestore_to_mongo as package
-        for module in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"include.firestore_to_mongo.{module.name}")
-        from include.firestore_to_mongo.mongo_target import TargetUnavailableError
-        from include.firestore_to_mongo.tasks import plan_collection_task
-        from include.firestore_to_mongo.verify_tasks import plan_verify_task
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+        from include.firestore_to_mongo.target.connection import TargetUnavailableError
+        from include.firestore_to_mongo.migrate.plan import plan_collection_task
+        from include.firestore_to_mongo.verify.plan import plan_verify_task
 
         class TaskInstance:
             dag_id, run_id = "firestore_to_mongo", "manual__1"

@@ -15,7 +15,7 @@ from devtools import demo
 from devtools.sample_data import SampleSize, generate, seed
 
 LOG_PREFIX = "2026-11-29T11:38:25.123456Z [info     ] "
-LOG_SUFFIX = " [include.firestore_to_mongo.migration] loc=progress.py:46"
+LOG_SUFFIX = " [include.firestore_to_mongo.migrate.pipeline] loc=progress.py:46"
 
 
 def log_line(message: str) -> str:

@@ -11,11 +11,12 @@ import pytest
 from google.cloud import firestore
 from pymongo import monitoring
 
-from include.firestore_to_mongo import key_conflicts, mongo_writer
-from include.firestore_to_mongo.mapping import MappingError, map_document
-from include.firestore_to_mongo.mongo_writer import same_bson
-from include.firestore_to_mongo.paths import ids_from_path
-from include.firestore_to_mongo.specs import SPECS
+from include.firestore_to_mongo.contract.mapping import MappingError, map_document
+from include.firestore_to_mongo.contract.paths import ids_from_path
+from include.firestore_to_mongo.contract.specs import SPECS
+from include.firestore_to_mongo.keys import conflicts as key_conflicts
+from include.firestore_to_mongo.target import writer as mongo_writer
+from include.firestore_to_mongo.target.writer import same_bson
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from include.firestore_to_mongo import mongo_writer
+from include.firestore_to_mongo.target import writer as mongo_writer
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
 from tests.integration.edge_cases import TARGETS, contents, data_collections

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from include.firestore_to_mongo import mongo_writer
-from include.firestore_to_mongo.run_state import CHECKPOINTS, WATERMARKS
+from include.firestore_to_mongo.target import writer as mongo_writer
+from include.firestore_to_mongo.target.run_state import CHECKPOINTS, WATERMARKS
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
 from tests.integration.edge_cases import contents, expected

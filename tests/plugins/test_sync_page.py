@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devtools.servers import free_port
-from include.firestore_to_mongo.run_history import MIGRATION, RUNS, VERIFY, record_run, run_record
-from include.firestore_to_mongo.run_state import WatermarkStore
-from include.firestore_to_mongo.sync_app import create_app
+from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY, record_run, run_record
+from include.firestore_to_mongo.target.run_state import WatermarkStore
+from include.firestore_to_mongo.ui.app import create_app
 from tests.backends import airflow_mongo_connection
 from tests.conftest import ROOT
 

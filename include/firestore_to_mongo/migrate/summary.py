@@ -1,0 +1,43 @@
+"""`summary`: the run's table in the log, its figures in XCom, its record for the sync
+page; it fails the run when a collection task failed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
+from include.firestore_to_mongo.migrate.config import RunConfig
+from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
+from include.firestore_to_mongo.migrate.report import missing_report, render_notes, render_summary_table
+
+log = logging.getLogger(__name__)
+
+
+def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
+    """Log the run's table, push the figures, record the run for the sync page
+    (`_firestore_to_mongo_runs`), and fail when a collection task failed."""
+    from include.firestore_to_mongo.target.run_history import MIGRATION, record_summary
+
+    config = RunConfig.from_params(params)
+    rows = []
+    for name in COLLECTION_NAMES:
+        report = ti.xcom_pull(task_ids=f"{name}_done")
+        if name not in config.collections:
+            rows.append(missing_report(name, "skipped"))
+        elif report is None:
+            # The task ended without a report: it crashed, or its retries ran out.
+            rows.append(missing_report(name, "failed"))
+        else:
+            rows.append(report)
+    title = "Firestore → MongoDB" + (" (dry run: nothing was written)" if config.dry_run else "")
+    notes = render_notes(rows)
+    log.info("%s\n%s%s", title, render_summary_table(rows), "".join(f"\n- {note}" for note in notes))
+    figures = {"dry_run": config.dry_run, "collections": {row["collection"]: row for row in rows}}
+    record_summary(config, MIGRATION, ti, rows)
+    failed = [row["collection"] for row in rows if row["status"] == "failed"]
+    if failed:
+        ti.xcom_push(key="return_value", value=figures)
+        raise CollectionTaskFailedError(f"collection tasks failed: {', '.join(failed)}")
+    return figures

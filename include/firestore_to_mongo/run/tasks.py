@@ -1,0 +1,41 @@
+"""What the task bodies of both DAGs share: each task's validated params, the run's key,
+and the figures a collection's partitions pushed for its `<name>_done` task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# The XCom key under which a partition pushes its figures, whether it succeeds or not.
+PARTITION_REPORT = "partition_report"
+
+
+def config_for(collection: str, params: Mapping[str, Any], config_class):
+    """The run's validated params (a `config_class`), skipping collections it leaves out."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from include.firestore_to_mongo.run.params import ParamError
+
+    try:
+        config = config_class.from_params(params)
+    except ParamError as error:
+        # A bad param stays bad: fail now, without retries.
+        raise AirflowFailException(str(error)) from error
+    if collection not in config.collections:
+        raise AirflowSkipException(f"{collection} is not in this run's collections")
+    return config
+
+
+def run_key_of(ti) -> str:
+    """The DAG run's key in the target database's run state: `<dag_id>/<run_id>`."""
+    return f"{ti.dag_id}/{ti.run_id}"
+
+
+def partition_reports(ti, collection: str, count: int) -> list[dict]:
+    """The figures each partition pushed, leaving out those that pushed none (crashed)."""
+    if count == 0:
+        return []
+    pulled = ti.xcom_pull(task_ids=collection, key=PARTITION_REPORT, map_indexes=list(range(count)))
+    if isinstance(pulled, dict):  # one map index asked for, one value back
+        pulled = [pulled]
+    return [part for part in pulled or [] if part]

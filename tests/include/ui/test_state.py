@@ -1,0 +1,503 @@
+"""Tests for include.firestore_to_mongo.ui.state: `load_state`, how the sync stands per
+collection from the runs' records and the watermarks alone (on the wire server, or
+TEST_MONGODB_URI)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pymongo
+import pytest
+
+from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
+from include.firestore_to_mongo.migrate.report import missing_report
+from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY, run_record
+from include.firestore_to_mongo.target.run_state import WATERMARKS
+from include.firestore_to_mongo.ui.state import CHART_RUNS, load_state
+
+# More runs of other collections than any look-back would cover.
+LOOK_BACK = 120
+
+ENDED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+ALL = COLLECTION_NAMES
+
+
+def row(collection: str, **figures) -> dict:
+    return {
+        "collection": collection,
+        "status": "ok",
+        "mode": "incremental",
+        "dry_run": False,
+        "read": 10,
+        "inserted": 1,
+        "updated": 2,
+        "unchanged": 7,
+        "seconds": 1.0,
+    } | figures
+
+
+def add(database, kind: str, run_id: str, hour: float, rows: list[dict]) -> None:
+    dag_id = "firestore_to_mongo" if kind == MIGRATION else "firestore_to_mongo_verify"
+    database[RUNS].insert_one(run_record(kind, dag_id, run_id, rows, ENDED + timedelta(hours=hour)))
+
+
+def by_name(state: dict) -> dict[str, dict]:
+    return {item["name"]: item for item in state["collections"]}
+
+
+# --- the last run per collection -----------------------------------------------------------
+
+# Runs as (run_id, hour, collections run), recorded in this order; expected: each collection's
+# last run id (None: never).
+LAST_RUN_CASES = [
+    pytest.param(
+        [("r1", 0, ALL), ("r2", 1, ALL)],
+        dict.fromkeys(ALL, "r2"),
+        id="the-newest-run",
+    ),
+    pytest.param(
+        [("r2", 1, ALL), ("r1", 0, ALL)],
+        dict.fromkeys(ALL, "r2"),
+        id="by-end-not-by-recording-order",
+    ),
+    pytest.param(
+        [("r1", 0, ALL), ("r2", 1, ("messages",))],
+        {"users": "r1", "digital_twins": "r1", "conversations": "r1", "messages": "r2"},
+        id="a-partial-run-hides-no-other-collection",
+    ),
+    pytest.param(
+        [("r1", 0, ("users",)), ("r2", 1, ("messages",)), ("r3", 2, ("conversations",))],
+        {"users": "r1", "digital_twins": None, "conversations": "r3", "messages": "r2"},
+        id="each-its-own",
+    ),
+    pytest.param(
+        [("r1", 0, ("messages",))],
+        {"users": None, "digital_twins": None, "conversations": None, "messages": "r1"},
+        id="never-run",
+    ),
+    pytest.param([], dict.fromkeys(ALL), id="no-runs"),
+]
+
+
+@pytest.mark.parametrize(("runs", "expected"), LAST_RUN_CASES)
+def test_each_collection_shows_its_latest_migration_run(mongo_db, runs, expected) -> None:
+    for run_id, hour, names in runs:
+        add(mongo_db, MIGRATION, run_id, hour, [row(name) for name in names])
+
+    state = load_state(mongo_db, NOW)
+
+    shown = {name: item["last_run"] and item["last_run"]["run_id"] for name, item in by_name(state).items()}
+    assert shown == expected
+
+
+def test_a_skipped_collection_keeps_its_earlier_run(mongo_db) -> None:
+    add(mongo_db, MIGRATION, "r1", 0, [row(name, read=1) for name in ALL])
+    add(mongo_db, MIGRATION, "r2", 1, [row("users", read=2), missing_report("messages", "skipped")])
+
+    messages = by_name(load_state(mongo_db, NOW))["messages"]
+
+    assert messages["last_run"]["run_id"] == "r1"
+    assert messages["figures"]["read"] == 1
+
+
+def test_verify_runs_are_not_migration_runs(mongo_db) -> None:
+    add(mongo_db, VERIFY, "v1", 5, [row(name, depth="full", status="verified") for name in ALL])
+
+    state = load_state(mongo_db, NOW)
+
+    assert all(item["last_run"] is None and item["figures"] is None for item in state["collections"])
+    assert state["chart"] == []
+
+
+def test_a_collection_run_long_ago_is_still_found(mongo_db) -> None:
+    """Records are kept for 500 runs: a collection whose latest run is older than the last
+    LOOK_BACK runs of the others still has that latest run."""
+    add(mongo_db, MIGRATION, "users_once", 0, [row("users")])
+    for number in range(LOOK_BACK):
+        add(mongo_db, MIGRATION, f"messages_{number}", 1 + number, [row("messages")])
+
+    users = by_name(load_state(mongo_db, NOW))["users"]
+
+    assert users["last_run"] is not None
+    assert users["last_run"]["run_id"] == "users_once"
+
+
+@pytest.mark.parametrize(
+    ("rows", "run_dry_run", "expected"),
+    [
+        pytest.param(
+            [row("users", mode="full", status="ok")],
+            False,
+            {"mode": "full", "status": "ok", "dry_run": False},
+            id="full",
+        ),
+        pytest.param(
+            [row("users", mode="incremental", status="failed")],
+            False,
+            {"mode": "incremental", "status": "failed", "dry_run": False},
+            id="the-collections-status",
+        ),
+        pytest.param(
+            [row("users", status="ok"), row("messages", status="failed")],
+            False,
+            {"mode": "incremental", "status": "ok", "dry_run": False},
+            id="not-the-runs-status",
+        ),
+        pytest.param(
+            [row("users", dry_run=True)],
+            True,
+            {"mode": "incremental", "status": "ok", "dry_run": True},
+            id="dry",
+        ),
+        pytest.param(
+            [missing_report("users", "failed")],
+            False,
+            {"mode": None, "status": "failed", "dry_run": False},
+            id="crashed-task",
+        ),
+    ],
+)
+def test_the_last_runs_summary(mongo_db, rows, run_dry_run: bool, expected: dict) -> None:
+    add(mongo_db, MIGRATION, "manual__1", 2, rows)
+
+    last_run = by_name(load_state(mongo_db, NOW))["users"]["last_run"]
+
+    assert (
+        last_run
+        == {
+            "dag_id": "firestore_to_mongo",
+            "run_id": "manual__1",
+            "ended_at": "2026-11-29T11:00:00+00:00",
+        }
+        | expected
+    )
+    assert mongo_db[RUNS].find_one()["dry_run"] is run_dry_run
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "figures"),
+    [
+        pytest.param(
+            {
+                "read": 9,
+                "inserted": 1,
+                "updated": 2,
+                "unchanged": 3,
+                "skipped": 4,
+                "failed": 5,
+                "stale": 6,
+                "deleted": 7,
+            },
+            {
+                "read": 9,
+                "inserted": 1,
+                "updated": 2,
+                "unchanged": 3,
+                "skipped": 4,
+                "failed": 5,
+                "gone": 6,
+                "deleted": 7,
+            },
+            id="gone-is-stale",
+        ),
+        pytest.param(
+            {"read": 9, "inserted": None, "updated": None, "unchanged": None, "stale": None},
+            {
+                "read": 9,
+                "inserted": None,
+                "updated": None,
+                "unchanged": None,
+                "skipped": None,
+                "failed": None,
+                "gone": None,
+                "deleted": None,
+            },
+            id="unknown-figures",
+        ),
+        pytest.param(
+            {"stale": 0, "deleted": 0, "conflicts": 8, "docs_per_second": 3.0},
+            {
+                "read": 10,
+                "inserted": 1,
+                "updated": 2,
+                "unchanged": 7,
+                "skipped": None,
+                "failed": None,
+                "gone": 0,
+                "deleted": 0,
+            },
+            id="only-the-pages-figures",
+        ),
+    ],
+)
+def test_figures(mongo_db, given: dict, figures: dict) -> None:
+    add(mongo_db, MIGRATION, "r1", 0, [row("users", **given)])
+
+    assert by_name(load_state(mongo_db, NOW))["users"]["figures"] == figures
+
+
+@pytest.mark.parametrize(
+    ("given", "failed_examples", "without_cursor"),
+    [
+        pytest.param({}, [], None, id="none"),
+        pytest.param({"failed_examples": ["users/u1: bad"]}, ["users/u1: bad"], None, id="examples"),
+        pytest.param({"without_cursor": 0}, [], 0, id="no-gap"),
+        pytest.param({"without_cursor": 7}, [], 7, id="a-gap"),
+    ],
+)
+def test_failed_examples_and_the_incremental_gap(mongo_db, given, failed_examples, without_cursor) -> None:
+    add(mongo_db, MIGRATION, "r1", 0, [row("users", **given)])
+
+    users = by_name(load_state(mongo_db, NOW))["users"]
+
+    assert users["failed_examples"] == failed_examples
+    assert users["without_cursor"] == without_cursor
+
+
+def test_a_collection_never_run_has_no_figures(mongo_db) -> None:
+    add(mongo_db, MIGRATION, "r1", 0, [row("users")])
+
+    assert by_name(load_state(mongo_db, NOW))["messages"] | {"name": None} == {
+        "name": None,
+        "last_run": None,
+        "watermark": None,
+        "lag_seconds": None,
+        "figures": None,
+        "failed_examples": [],
+        "without_cursor": None,
+        "last_verify": None,
+    }
+
+
+# --- the last verify ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("runs", "expected"),
+    [
+        pytest.param(
+            [("v1", 0, ALL, 0), ("v2", 1, ALL, 3)],
+            dict.fromkeys(ALL, ("v2", 3)),
+            id="the-newest-verify",
+        ),
+        pytest.param(
+            [("v2", 1, ALL, 3), ("v1", 0, ALL, 0)],
+            dict.fromkeys(ALL, ("v2", 3)),
+            id="by-end-not-by-recording-order",
+        ),
+        pytest.param(
+            [("v1", 0, ALL, 2), ("v2", 1, ("messages",), 0)],
+            {
+                "users": ("v1", 2),
+                "digital_twins": ("v1", 2),
+                "conversations": ("v1", 2),
+                "messages": ("v2", 0),
+            },
+            id="a-partial-verify-hides-no-other-collection",
+        ),
+        pytest.param(
+            [("v1", 0, ("users",), None)],
+            {"users": ("v1", None), "digital_twins": None, "conversations": None, "messages": None},
+            id="never-verified",
+        ),
+    ],
+)
+def test_each_collection_shows_its_latest_verify(mongo_db, runs, expected) -> None:
+    for run_id, hour, names, remaining in runs:
+        add(
+            mongo_db,
+            VERIFY,
+            run_id,
+            hour,
+            [row(name, depth="full", status="verified", remaining=remaining) for name in names],
+        )
+    add(mongo_db, MIGRATION, "newer_migration", 10, [row(name) for name in ALL])
+
+    shown = {
+        name: item["last_verify"] and (item["last_verify"]["run_id"], item["last_verify"]["differences"])
+        for name, item in by_name(load_state(mongo_db, NOW)).items()
+    }
+    assert shown == expected
+
+
+def test_the_last_verifys_summary(mongo_db) -> None:
+    add(
+        mongo_db,
+        VERIFY,
+        "manual__v",
+        1,
+        [row("messages", depth="sample", status="differences", remaining=5, mode=None)],
+    )
+
+    assert by_name(load_state(mongo_db, NOW))["messages"]["last_verify"] == {
+        "dag_id": "firestore_to_mongo_verify",
+        "run_id": "manual__v",
+        "ended_at": "2026-11-29T10:00:00+00:00",
+        "depth": "sample",
+        "status": "differences",
+        "dry_run": False,
+        "differences": 5,
+    }
+
+
+# --- watermark and lag ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("watermark", "lag_seconds"),
+    [
+        pytest.param(NOW, 0, id="now"),
+        pytest.param(NOW - timedelta(minutes=95), 95 * 60, id="95-minutes"),
+        pytest.param(NOW - timedelta(days=2, seconds=1), 2 * 86400 + 1, id="two-days"),
+        pytest.param(NOW - timedelta(milliseconds=1500), 2, id="rounded"),
+        pytest.param(NOW + timedelta(minutes=1), -60, id="ahead-of-now"),
+        pytest.param(datetime(2026, 11, 30, 11, 0), 3600, id="naive-is-utc"),
+    ],
+)
+def test_lag_from_the_watermark(mongo_db, watermark: datetime, lag_seconds: int) -> None:
+    mongo_db[WATERMARKS].insert_one({"_id": "users", "watermark": watermark, "source": "p/(default)"})
+
+    users = by_name(load_state(mongo_db, NOW))["users"]
+
+    assert users["lag_seconds"] == lag_seconds
+    assert datetime.fromisoformat(users["watermark"]) == (
+        watermark if watermark.tzinfo else watermark.replace(tzinfo=UTC)
+    )
+    assert by_name(load_state(mongo_db, NOW))["messages"]["lag_seconds"] is None
+
+
+def test_without_a_watermark_there_is_no_lag(mongo_db) -> None:
+    mongo_db[WATERMARKS].insert_one({"_id": "users", "source": "p/(default)"})
+    add(mongo_db, MIGRATION, "r1", 0, [row("users")])
+
+    users = by_name(load_state(mongo_db, NOW))["users"]
+
+    assert (users["watermark"], users["lag_seconds"]) == (None, None)
+
+
+def test_naive_datetimes_from_the_driver_are_utc(mongo_uri, mongo_db) -> None:
+    """A client without tz_aware hands back naive datetimes: they are UTC."""
+    mongo_db[WATERMARKS].insert_one({"_id": "users", "watermark": NOW - timedelta(hours=1)})
+    add(mongo_db, MIGRATION, "r1", 0, [row("users")])
+    add(mongo_db, VERIFY, "v1", 1, [row("users", depth="full")])
+    naive = pymongo.MongoClient(mongo_uri, tz_aware=False, serverSelectionTimeoutMS=10_000)
+    try:
+        assert naive[mongo_db.name][WATERMARKS].find_one()["watermark"].tzinfo is None
+        state = load_state(naive[mongo_db.name], NOW)
+    finally:
+        naive.close()
+
+    users = by_name(state)["users"]
+    assert users["lag_seconds"] == 3600
+    assert users["watermark"] == "2026-11-30T11:00:00+00:00"
+    assert users["last_run"]["ended_at"] == "2026-11-29T09:00:00+00:00"
+    assert users["last_verify"]["ended_at"] == "2026-11-29T10:00:00+00:00"
+    assert state["chart"][0]["ended_at"] == "2026-11-29T09:00:00+00:00"
+
+
+# --- chart -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "written", "docs_per_second"),
+    [
+        pytest.param([row("users", inserted=3, updated=4)], 7, 10.0, id="one-collection"),
+        pytest.param(
+            [row("users", inserted=3, updated=4), row("messages", inserted=10, updated=0)],
+            17,
+            10.0,
+            id="summed-over-collections",
+        ),
+        # 100 docs in 1 s and 300 in 6 s: 400 / 7, not the mean of 100/s and 50/s.
+        pytest.param(
+            [row("users", read=100, seconds=1.0), row("messages", read=300, seconds=6.0)],
+            6,
+            57.1,
+            id="total-read-over-total-seconds",
+        ),
+        pytest.param([row("users", read=5, seconds=0.0)], 3, 0.0, id="no-seconds"),
+        pytest.param([row("users", read=5, seconds=None)], 3, 0.0, id="seconds-unknown"),
+        pytest.param([missing_report("users", "failed")], 0, 0.0, id="crashed-task"),
+        pytest.param([row("users", inserted=None, updated=9)], 9, 10.0, id="inserted-unknown"),
+        pytest.param([missing_report("users", "skipped")], 0, 0.0, id="all-skipped"),
+    ],
+)
+def test_chart_point(mongo_db, rows, written: int, docs_per_second: float) -> None:
+    add(mongo_db, MIGRATION, "manual__1", 0, rows)
+
+    assert load_state(mongo_db, NOW)["chart"] == [
+        {
+            "run_id": "manual__1",
+            "ended_at": "2026-11-29T09:00:00+00:00",
+            "written": written,
+            "docs_per_second": docs_per_second,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("runs", "charted"),
+    [
+        pytest.param(0, [], id="none"),
+        pytest.param(1, [0], id="one"),
+        pytest.param(3, [0, 1, 2], id="oldest-first"),
+        pytest.param(CHART_RUNS, list(range(CHART_RUNS)), id="thirty"),
+        pytest.param(CHART_RUNS + 5, list(range(5, CHART_RUNS + 5)), id="the-last-thirty"),
+    ],
+)
+def test_chart_has_the_last_migration_runs_oldest_first(mongo_db, runs: int, charted: list[int]) -> None:
+    order = list(range(runs))
+    order = order[1::2] + order[::2]  # recorded out of order
+    for number in order:
+        add(mongo_db, MIGRATION, f"run_{number}", number, [row("users")])
+    add(mongo_db, VERIFY, "verify", runs + 1, [row("users")])
+
+    assert [point["run_id"] for point in load_state(mongo_db, NOW)["chart"]] == [
+        f"run_{number}" for number in charted
+    ]
+
+
+# --- the whole state ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kinds", "has_runs"),
+    [
+        pytest.param([], False, id="empty"),
+        pytest.param([MIGRATION], True, id="a-migration"),
+        pytest.param([VERIFY], True, id="only-a-verify"),
+        pytest.param([MIGRATION, VERIFY], True, id="both"),
+    ],
+)
+def test_has_runs(mongo_db, kinds: list[str], has_runs: bool) -> None:
+    for number, kind in enumerate(kinds):
+        add(mongo_db, kind, f"run_{number}", number, [row("users")])
+
+    assert load_state(mongo_db, NOW)["has_runs"] is has_runs
+
+
+def test_an_empty_database(mongo_db) -> None:
+    mongo_db[WATERMARKS].insert_one({"_id": "messages", "watermark": NOW - timedelta(minutes=5)})
+
+    state = load_state(mongo_db, NOW)
+
+    assert set(state) == {"database", "generated_at", "has_runs", "collections", "chart"}
+    assert state["database"] == mongo_db.name
+    assert state["generated_at"] == "2026-11-30T12:00:00+00:00"
+    assert state["has_runs"] is False
+    assert state["chart"] == []
+    assert [item["name"] for item in state["collections"]] == list(COLLECTION_NAMES)
+    assert by_name(state)["messages"]["lag_seconds"] == 300
+
+
+def test_now_defaults_to_the_current_time(mongo_db) -> None:
+    mongo_db[WATERMARKS].insert_one({"_id": "users", "watermark": datetime.now(UTC) - timedelta(hours=1)})
+
+    state = load_state(mongo_db)
+
+    assert abs(datetime.fromisoformat(state["generated_at"]) - datetime.now(UTC)) < timedelta(seconds=10)
+    assert 3600 <= by_name(state)["users"]["lag_seconds"] < 3610
