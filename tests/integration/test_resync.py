@@ -29,18 +29,41 @@ def seeded(firestore_client, airflow_db, airflow_connections):
     return firestore_client
 
 
-def kill_the_worker_at_write(monkeypatch, call: int) -> None:
-    """Make the `call`-th batch write of the run die once, as a killed worker would."""
+def kill_the_worker_at_write(monkeypatch, call: int, mongo_db=None) -> dict:
+    """Make the `call`-th batch write of the run die once, as a killed worker would. With
+    `mongo_db`, the returned dict gets the path of the checkpoint stored at that moment
+    (`checkpoint`): where the retry must resume."""
     original_write = mongo_writer.UpsertWriter.write
     writes = Counter()
+    death: dict = {}
 
     def dies_once(self, documents):
         writes["calls"] += 1
         if writes["calls"] == call:
+            if mongo_db is not None:
+                stored = mongo_db[CHECKPOINTS].find_one()
+                death["checkpoint"] = stored["position"]["path"] if stored else None
             raise RuntimeError("worker killed")
         return original_write(self, documents)
 
     monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_once)
+    return death
+
+
+def assert_resumed_after(paths: list[str], checkpoint: str) -> None:
+    """`paths` (one document per page, in the order read) came from an attempt that died
+    writing the page after `checkpoint`, then a retry that resumed there. The first
+    attempt read up to that page and perhaps further ahead (its reader and mapper run
+    ahead of the writer, by as much as the threads got to do), so: every page up to the
+    checkpoint was read once, never again; the page that died was read twice; each later
+    page once or twice, as far as the read-ahead got."""
+    assert checkpoint is not None, "the attempt died before it stored a checkpoint"
+    times = Counter(paths)
+    in_order = list(dict.fromkeys(paths))
+    written = in_order.index(checkpoint) + 1
+    assert [times[path] for path in in_order[:written]] == [1] * written, times
+    assert times[in_order[written]] == 2, times
+    assert all(times[path] in (1, 2) for path in in_order[written + 1 :]), times
 
 
 def watermarks(mongo_db) -> dict[str, datetime]:
@@ -115,16 +138,18 @@ def test_dry_run_and_failed_tasks_leave_watermarks_alone(seeded, mongo_db):
 
 
 def test_an_interrupted_task_resumes_from_its_last_written_page(seeded, mongo_db, reads, monkeypatch):
-    kill_the_worker_at_write(monkeypatch, 3)
+    death = kill_the_worker_at_write(monkeypatch, 3, mongo_db)
 
     result = run_dag({"mode": "full", "collections": ["messages"], "batch_size": 1, "partitions": 1})
 
     assert result.state == "success", result.task_states
     assert contents(mongo_db, "avatar_conversations") == expected("avatar_conversations")
-    # Attempt 1 read pages 1-3 (and perhaps page 4 ahead) and died writing page 3;
-    # attempt 2 re-read page 3 and went on with pages 4 and 5 (5: the out-of-scope
-    # message): 6 or 7 documents. Starting over would have read 8 or 9.
-    assert reads["messages"] in (6, 7)
+    # Attempt 1 died writing page 3, with pages 1 and 2 checkpointed; attempt 2 resumed
+    # after page 2: pages 1 and 2 were read once, page 3 twice. Starting over would have
+    # read pages 1 and 2 twice.
+    assert len(set(reads.paths["messages"])) == 5  # 4 migrated + 1 under users/, left out
+    assert death["checkpoint"] == reads.paths["messages"][1]
+    assert_resumed_after(reads.paths["messages"], death["checkpoint"])
     messages = result.counts("messages")
     assert (messages["read"], messages["inserted"], messages["resumed"]) == (4, 4, True)
     assert messages["stale"] == 0
@@ -363,7 +388,7 @@ def test_an_incremental_run_resumes_in_the_cursor_range_it_stopped_in(seeded, mo
         seeded.document(f"digital_twins/t1/conversations/{name}/messages/m").set(
             {"content": name, "timestamp": value}
         )
-    kill_the_worker_at_write(monkeypatch, 4)
+    death = kill_the_worker_at_write(monkeypatch, 4, mongo_db)
     reads.clear()
 
     result = run_dag({"lookback_minutes": 0, "collections": ["messages"], "batch_size": 1, "partitions": 1})
@@ -373,7 +398,9 @@ def test_an_incremental_run_resumes_in_the_cursor_range_it_stopped_in(seeded, mo
     assert (messages["read"], messages["inserted"], messages["resumed"]) == (5, 5, True)
     # One document per range page: the retry re-read the page that died (the fourth
     # form, in a later range than the first), not the three before it.
-    assert reads["messages"] in (6, 7)
+    assert len(set(reads.paths["messages"])) == 5
+    assert death["checkpoint"] == reads.paths["messages"][2]
+    assert_resumed_after(reads.paths["messages"], death["checkpoint"])
     written = {
         doc["message"]
         for doc in mongo_db.avatar_conversations.find({"conversation_id": {"$in": list(cursor_forms(now))}})

@@ -9,8 +9,8 @@ import pytest
 from google.cloud import firestore
 
 from include.firestore_to_mongo.target.run_history import RUNS
-from include.firestore_to_mongo.verify.store import VERIFY_RECORDS
 from include.firestore_to_mongo.verify import verifier as verify
+from include.firestore_to_mongo.verify.store import VERIFY_RECORDS
 from tests.integration import edge_cases
 from tests.integration.dag_runner import VERIFY_DAG_ID, run_dag
 from tests.integration.test_convergence import CONFLICTS, assert_converged, assert_winners

@@ -12,6 +12,7 @@ import pytest
 from include.firestore_to_mongo.contract.mapping import map_document
 from include.firestore_to_mongo.contract.specs import USERS
 from include.firestore_to_mongo.target.writer import compare
+from include.firestore_to_mongo.verify import store as verify_store
 from include.firestore_to_mongo.verify.store import (
     _ABSENT,
     ABSENT,
@@ -27,7 +28,6 @@ from include.firestore_to_mongo.verify.store import (
     Difference,
     DifferenceStore,
 )
-from include.firestore_to_mongo.verify import store as verify_store
 
 RUN = "firestore_to_mongo_verify/manual__2026-11-29T08:00:00+00:00"
 OTHER_RUN = "firestore_to_mongo_verify/manual__2026-11-30T08:00:00+00:00"
