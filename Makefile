@@ -42,7 +42,7 @@ help:
 	@echo "                two workers): partitions spread over the workers, a killed worker's partition"
 	@echo "                resumes on the other (4 to 6 minutes; needs Debian's redis-server and postgresql)"
 	@echo "make test-py311 the unit and DAG-integrity tests on Python 3.11 (.venv311), the oldest supported"
-	@echo "make lint       ruff check and format check"
+	@echo "make lint       ruff check and format check, and the layering of include/ (import-linter, .importlinter)"
 	@echo "make lock       re-resolve requirements.lock from requirements-dev.txt"
 
 venv: $(STAMP)
@@ -78,6 +78,7 @@ $(STAMP311): requirements-py311.lock
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(VENV)/bin/ruff check --fix .

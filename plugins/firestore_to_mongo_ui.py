@@ -1,7 +1,7 @@
 """Airflow UI plugin: the "Firestore → MongoDB" page, inside the Airflow UI.
 
 The page and its JSON endpoint (`/firestore-to-mongo/`, `/firestore-to-mongo/api/state`)
-live in include/firestore_to_mongo/sync_app.py; this file only registers them. Put it in
+live in include/firestore_to_mongo/ui/app.py; this file only registers them. Put it in
 the api-server's plugins folder. The DAGs themselves don't need it.
 """
 

@@ -14,8 +14,9 @@ from pymongo import monitoring
 from include.firestore_to_mongo.contract.mapping import MappingError, map_document
 from include.firestore_to_mongo.contract.paths import ids_from_path
 from include.firestore_to_mongo.contract.specs import SPECS
-from include.firestore_to_mongo.keys import conflicts as key_conflicts
-from include.firestore_to_mongo.target import writer as mongo_writer
+from include.firestore_to_mongo.keys import conflicts
+from include.firestore_to_mongo.target import writer
+from include.firestore_to_mongo.target.key_journal import MIGRATION_JOURNAL
 from include.firestore_to_mongo.target.writer import same_bson
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
@@ -177,7 +178,7 @@ def test_removed_fields_leave_mongodb_after_a_resumed_run(seeded, mongo_db, monk
     assert run_dag(FULL).state == "success"
     hand_keys = add_hand_keys(mongo_db)
     remove_fields(seeded)
-    original_write = mongo_writer.UpsertWriter.write
+    original_write = writer.UpsertWriter.write
     calls = Counter()
 
     def dies_on_second_batch(self, documents):
@@ -186,7 +187,7 @@ def test_removed_fields_leave_mongodb_after_a_resumed_run(seeded, mongo_db, monk
             raise RuntimeError("worker killed")
         return original_write(self, documents)
 
-    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_on_second_batch)
+    monkeypatch.setattr(writer.UpsertWriter, "write", dies_on_second_batch)
 
     result = run_dag(FULL | {"batch_size": 1, "partitions": 1})
 
@@ -295,7 +296,7 @@ def test_key_conflicts_are_named_counted_and_won_by_the_same_document(conflictin
     ]
     assert_winners(mongo_db)
     # The run's key journal is gone with it.
-    assert mongo_db[key_conflicts.MIGRATION_JOURNAL].count_documents({}) == 0
+    assert mongo_db[MIGRATION_JOURNAL].count_documents({}) == 0
 
 
 def test_key_conflicts_count_as_failures(conflicting, mongo_db):
@@ -336,13 +337,13 @@ def test_a_loser_written_before_its_partition_heard_of_the_winner_is_overwritten
     # Partitions side by side can each think they hold the best claim; simulate the
     # worst case, a guard that lets every document through, and the done task still
     # leaves the winner.
-    original = key_conflicts.ConflictGuard.winners
+    original = conflicts.ConflictGuard.winners
 
     def lets_everything_through(self, batch, others=()):
         original(self, batch, others)
         return batch
 
-    monkeypatch.setattr(key_conflicts.ConflictGuard, "winners", lets_everything_through)
+    monkeypatch.setattr(conflicts.ConflictGuard, "winners", lets_everything_through)
 
     result = run_dag({"mode": "full", "max_failures": 5, "batch_size": 1, "partitions": 1})
 

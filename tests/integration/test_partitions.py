@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from include.firestore_to_mongo.target import writer as mongo_writer
+from include.firestore_to_mongo.target import writer
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
 from tests.integration.edge_cases import TARGETS, contents, data_collections
@@ -93,7 +93,7 @@ def test_partitioned_dry_run_rerun_and_incremental_run(seeded, mongo_db):
 
 def kill_a_partition_after_its_checkpoint(monkeypatch) -> Counter:
     """Make one partition's second batch write die once: it has a checkpoint by then."""
-    original_write = mongo_writer.UpsertWriter.write
+    original_write = writer.UpsertWriter.write
     writes = Counter()
 
     def a_partitions_second_write_dies_once(self, documents):
@@ -105,7 +105,7 @@ def kill_a_partition_after_its_checkpoint(monkeypatch) -> Counter:
             raise RuntimeError("worker killed")
         return original_write(self, documents)
 
-    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", a_partitions_second_write_dies_once)
+    monkeypatch.setattr(writer.UpsertWriter, "write", a_partitions_second_write_dies_once)
     return writes
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from include.firestore_to_mongo.target import writer as mongo_writer
+from include.firestore_to_mongo.target import writer
 from include.firestore_to_mongo.target.run_state import CHECKPOINTS, WATERMARKS
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
@@ -33,7 +33,7 @@ def kill_the_worker_at_write(monkeypatch, call: int, mongo_db=None) -> dict:
     """Make the `call`-th batch write of the run die once, as a killed worker would. With
     `mongo_db`, the returned dict gets the path of the checkpoint stored at that moment
     (`checkpoint`): where the retry must resume."""
-    original_write = mongo_writer.UpsertWriter.write
+    original_write = writer.UpsertWriter.write
     writes = Counter()
     death: dict = {}
 
@@ -46,7 +46,7 @@ def kill_the_worker_at_write(monkeypatch, call: int, mongo_db=None) -> dict:
             raise RuntimeError("worker killed")
         return original_write(self, documents)
 
-    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", dies_once)
+    monkeypatch.setattr(writer.UpsertWriter, "write", dies_once)
     return death
 
 
@@ -240,7 +240,7 @@ def test_mongo_going_away_mid_run_fails_clearly_and_the_retry_completes(
     firestore_client, airflow_db, proxied_mongo, mongo_db, monkeypatch, capfd
 ):
     edge_cases.seed(firestore_client)
-    original_write = mongo_writer.UpsertWriter.write
+    original_write = writer.UpsertWriter.write
     writes = Counter()
 
     def server_vanishes_before_second_batch(self, documents):
@@ -253,7 +253,7 @@ def test_mongo_going_away_mid_run_fails_clearly_and_the_retry_completes(
                 proxied_mongo.start()  # back, on the same port, for the retry
         return original_write(self, documents)
 
-    monkeypatch.setattr(mongo_writer.UpsertWriter, "write", server_vanishes_before_second_batch)
+    monkeypatch.setattr(writer.UpsertWriter, "write", server_vanishes_before_second_batch)
 
     result = run_dag(
         {"mode": "full", "collections": ["messages"], "batch_size": 2, "timeout_seconds": 3, "partitions": 1}

@@ -17,7 +17,7 @@ import pytest
 
 from devtools.servers import start_mongoeco
 from tests.conftest import ROOT, TEST_PROJECT
-from tests.include.test_firestore_hook import service_account_info
+from tests.include.source.test_hook import service_account_info
 from tests.integration import edge_cases
 
 pytestmark = pytest.mark.integration

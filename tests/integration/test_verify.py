@@ -9,7 +9,7 @@ import pytest
 from google.cloud import firestore
 
 from include.firestore_to_mongo.target.run_history import RUNS
-from include.firestore_to_mongo.verify import verifier as verify
+from include.firestore_to_mongo.verify import verifier
 from include.firestore_to_mongo.verify.store import VERIFY_RECORDS
 from tests.integration import edge_cases
 from tests.integration.dag_runner import VERIFY_DAG_ID, run_dag
@@ -232,7 +232,7 @@ def test_a_sample_compares_only_the_requested_number(
 def test_a_document_edited_during_the_verify_is_not_a_difference(migrated, mongo_db, monkeypatch):
     """Hooked into the reader: while the verify reads messages, a message not yet read and
     one already read are edited in Firestore."""
-    original = verify.PartitionVerifier.check_page
+    original = verifier.PartitionVerifier.check_page
     edited = []
 
     def edit_mid_run(self, page):
@@ -245,7 +245,7 @@ def test_a_document_edited_during_the_verify_is_not_a_difference(migrated, mongo
                 migrated.document(path).update({"content": "edited during the verify"})
             edited.extend([read, later])
 
-    monkeypatch.setattr(verify.PartitionVerifier, "check_page", edit_mid_run)
+    monkeypatch.setattr(verifier.PartitionVerifier, "check_page", edit_mid_run)
 
     result = run_verify({"batch_size": 1, "partitions": 1, "collections": ["messages"]})
 
@@ -323,7 +323,7 @@ def test_bad_param_combinations_fail_before_any_work(seeded, mongo_db, conf, mes
 
 def test_a_retried_partition_counts_and_records_each_difference_once(migrated, mongo_db, monkeypatch):
     tamper(migrated, mongo_db)
-    original = verify.PartitionVerifier.recheck
+    original = verifier.PartitionVerifier.recheck
     attempts = []
 
     def dies_once_after_recording(self, client, batch_size, timeout):
@@ -332,7 +332,7 @@ def test_a_retried_partition_counts_and_records_each_difference_once(migrated, m
         if self.spec.name == "messages" and attempts.count("messages") == 1:
             raise RuntimeError("worker killed after storing its records")
 
-    monkeypatch.setattr(verify.PartitionVerifier, "recheck", dies_once_after_recording)
+    monkeypatch.setattr(verifier.PartitionVerifier, "recheck", dies_once_after_recording)
 
     result = run_verify({"collections": ["messages"], "partitions": 1})
 

@@ -1,4 +1,4 @@
-"""The sync page and its JSON endpoint (plugins/firestore_to_mongo_ui.py → include's sync_app),
+"""The sync page and its JSON endpoint (plugins/firestore_to_mongo_ui.py → include's ui.app),
 through FastAPI's TestClient, reading a real Mongo wire server (or TEST_MONGODB_URI)."""
 
 from __future__ import annotations

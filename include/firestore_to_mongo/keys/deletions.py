@@ -1,6 +1,6 @@
 """Find MongoDB documents whose Firestore source is gone, and optionally delete them.
 
-A full run's partitions journal every key they read (`key_conflicts.KeyJournal`);
+A full run's partitions journal every key they read (`target.key_journal.KeyJournal`);
 `<name>_done` folds the journal into a ledger on local disk (SQLite), so memory
 stays bounded however large the collection, and looks each MongoDB key up in it. A
 key that is missing there belongs to a document that no longer exists in Firestore.

@@ -1,4 +1,4 @@
-"""The sync page as HTML, from `sync_state.load_state()`: pure, no I/O, no JavaScript.
+"""The sync page as HTML, from `state.load_state()`: pure, no I/O, no JavaScript.
 
 Every value that comes from the data is escaped (a Firestore path can hold `<script>`).
 The chart is inline SVG drawn here, so the page works without internet.

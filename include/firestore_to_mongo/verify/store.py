@@ -18,7 +18,7 @@ from pymongo.database import Database
 from include.firestore_to_mongo.util.quoting import quote
 
 VERIFY_RECORDS = "_firestore_to_mongo_verify"
-# The verify's key journal (`key_conflicts.KeyJournal`), apart from the migration's.
+# The verify's key journal (`target.key_journal.KeyJournal`), apart from the migration's.
 KEY_JOURNAL = "_firestore_to_mongo_verify_keys"
 MAX_RECORDS = 10_000
 KEEP_RUNS = 20

@@ -1,4 +1,4 @@
-"""Unit tests for include.firestore_to_mongo.firestore_reader.build_queries, without a network.
+"""Unit tests for include.firestore_to_mongo.source.reader.build_queries, without a network.
 
 A Firestore client with anonymous credentials builds queries without connecting;
 the query's private `_orders` and `_field_filters` show what it would ask for.
@@ -19,7 +19,7 @@ from include.firestore_to_mongo.contract.specs import (
     USERS,
     CollectionSpec,
 )
-from include.firestore_to_mongo.source import reader as firestore_reader
+from include.firestore_to_mongo.source import reader
 from include.firestore_to_mongo.source.cursor_ranges import plan_cursor_ranges
 from include.firestore_to_mongo.source.partitions import Partition
 from include.firestore_to_mongo.source.reader import (
@@ -204,14 +204,14 @@ def snapshot(client, data, exists=True):
 def test_data_of_takes_the_snapshots_data_without_a_copy(client) -> None:
     data = {"media": [{"type": "image"}], "n": 1}
     source = snapshot(client, data)
-    taken = firestore_reader._data_of(source)
+    taken = reader._data_of(source)
     assert taken == data
     # to_dict() would hand out a new deep copy each time.
-    assert firestore_reader._data_of(source) is taken
+    assert reader._data_of(source) is taken
 
 
 def test_data_of_a_missing_document_is_empty(client) -> None:
-    assert firestore_reader._data_of(snapshot(client, None, exists=False)) == {}
+    assert reader._data_of(snapshot(client, None, exists=False)) == {}
 
 
 def test_data_of_falls_back_to_to_dict_without_the_private_attribute() -> None:
@@ -219,4 +219,4 @@ def test_data_of_falls_back_to_to_dict_without_the_private_attribute() -> None:
         def to_dict(self):
             return {"a": 1}
 
-    assert firestore_reader._data_of(Snapshot()) == {"a": 1}
+    assert reader._data_of(Snapshot()) == {"a": 1}

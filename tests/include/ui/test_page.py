@@ -11,8 +11,7 @@ import pytest
 
 from include.firestore_to_mongo.migrate.report import missing_report
 from include.firestore_to_mongo.target.run_history import MIGRATION, record_run, run_record
-from include.firestore_to_mongo.ui import page as sync_page
-from include.firestore_to_mongo.ui.page import render_page
+from include.firestore_to_mongo.ui.page import _cell, _chart, _lag, _run_link, render_page
 from include.firestore_to_mongo.ui.state import CHART_RUNS, load_state
 
 EVIL = "<script>alert('x')</script>&\""
@@ -150,7 +149,7 @@ def test_the_state_is_shown() -> None:
     ],
 )
 def test_lag(seconds: int | None, shown: str) -> None:
-    assert sync_page._lag(seconds) == shown
+    assert _lag(seconds) == shown
 
 
 @pytest.mark.parametrize(
@@ -172,7 +171,7 @@ def test_lag(seconds: int | None, shown: str) -> None:
     ],
 )
 def test_cell(value, shown: str) -> None:
-    assert sync_page._cell(value) == shown
+    assert _cell(value) == shown
 
 
 # --- run links -----------------------------------------------------------------------------------
@@ -208,7 +207,7 @@ def test_cell(value, shown: str) -> None:
     ],
 )
 def test_run_link(dag_id: str, run_id: str, href: str, text: str) -> None:
-    link = sync_page._run_link(last_run(run_id, dag_id=dag_id))
+    link = _run_link(last_run(run_id, dag_id=dag_id))
 
     assert link == f'<a href="{href}" target="_top">{text}</a>'
 
@@ -382,7 +381,7 @@ def test_the_picker_keeps_its_values(conn_id: str, database, conn_value: str, da
 
 @pytest.mark.parametrize("points", [1, 2, 5, CHART_RUNS])
 def test_the_chart_has_a_bar_per_run_and_a_line(points: int) -> None:
-    chart = sync_page._chart([point(f"run_{number}", number * 10, number) for number in range(points)])
+    chart = _chart([point(f"run_{number}", number * 10, number) for number in range(points)])
 
     assert chart.startswith(f"<h2>Last {points} runs</h2>")
     assert chart.count("<rect ") == points
@@ -396,7 +395,7 @@ def test_the_chart_has_a_bar_per_run_and_a_line(points: int) -> None:
 
 
 def test_no_points_no_chart() -> None:
-    assert sync_page._chart([]) == ""
+    assert _chart([]) == ""
     page = render_page(state(chart=[]), "mongo_default", None)
     assert "<svg" not in page
     assert "<h2>" not in page
@@ -417,7 +416,7 @@ def test_no_points_no_chart() -> None:
 def test_the_bars_scale_to_the_largest(
     points: list[dict], heights: list[str], maxima: tuple[str, str]
 ) -> None:
-    chart = sync_page._chart(points)
+    chart = _chart(points)
 
     assert re.findall(r'height="([\d.]+)" fill', chart) == heights
     written, fastest = maxima
@@ -426,9 +425,7 @@ def test_the_bars_scale_to_the_largest(
 
 
 def test_the_line_reaches_the_top_for_the_fastest_run() -> None:
-    chart = sync_page._chart(
-        [point(docs_per_second=1.0), point(docs_per_second=4.0), point(docs_per_second=0.0)]
-    )
+    chart = _chart([point(docs_per_second=1.0), point(docs_per_second=4.0), point(docs_per_second=0.0)])
 
     (line,) = re.findall(r'<polyline points="([^"]*)"', chart)
     ys = [float(pair.split(",")[1]) for pair in line.split()]
@@ -436,7 +433,7 @@ def test_the_line_reaches_the_top_for_the_fastest_run() -> None:
 
 
 def test_a_bars_title_is_escaped() -> None:
-    chart = sync_page._chart([point(EVIL, 1234, 56.5)])
+    chart = _chart([point(EVIL, 1234, 56.5)])
 
     assert (
         "<title>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;: 1,234 written, 56.5 docs/s</title>"
