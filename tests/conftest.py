@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,17 @@ def airflow_db() -> Path:
         env=os.environ,
     )
     return _airflow_home
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port where nothing listens, for the whole test: connections to
+    127.0.0.1 on it are always refused. The port is bound (never listening) until the
+    test ends, so no other process or connection can take it meanwhile, as could
+    happen to a port that was only free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 pytest_plugins = ["tests.backends"]

@@ -227,7 +227,7 @@ def proxied_mongo(monkeypatch, mongo_uri, mongo_db, airflow_connections):
     connection["extra"]["directConnection"] = "true"
     monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", json.dumps(connection))
     yield proxy
-    proxy.cut()
+    proxy.close()
 
 
 def edge_cases_connection(uri: str, database: str) -> str:
@@ -250,7 +250,7 @@ def test_mongo_going_away_mid_run_fails_clearly_and_the_retry_completes(
             try:
                 return original_write(self, documents)
             finally:
-                proxied_mongo.start()  # back, on the same port, for the retry
+                proxied_mongo.start()  # back for the retry (the port was never given up)
         return original_write(self, documents)
 
     monkeypatch.setattr(writer.UpsertWriter, "write", server_vanishes_before_second_batch)
@@ -270,11 +270,9 @@ def test_mongo_going_away_mid_run_fails_clearly_and_the_retry_completes(
 
 
 def test_unreachable_firestore_is_a_clear_error_not_a_hang(
-    firestore_client, airflow_db, airflow_connections, mongo_db, monkeypatch, capfd
+    firestore_client, airflow_db, airflow_connections, mongo_db, monkeypatch, capfd, closed_port
 ):
-    from devtools.servers import free_port
-
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{closed_port}")
 
     result = run_dag({"collections": ["users"], "timeout_seconds": 2})
 
@@ -305,11 +303,9 @@ def test_bad_params_are_rejected_before_any_work(seeded, mongo_db, reads, conf):
 
 
 def test_unreachable_firestore_fails_the_partitioning_clearly_too(
-    firestore_client, airflow_db, airflow_connections, mongo_db, monkeypatch, capfd
+    firestore_client, airflow_db, airflow_connections, mongo_db, monkeypatch, capfd, closed_port
 ):
-    from devtools.servers import free_port
-
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{closed_port}")
 
     result = run_dag({"mode": "full", "collections": ["messages"], "partitions": 3, "timeout_seconds": 2})
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from devtools.servers import free_port
 from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY, record_run, run_record
 from include.firestore_to_mongo.target.run_state import WatermarkStore
 from include.firestore_to_mongo.ui.app import create_app
@@ -208,8 +207,8 @@ def test_the_json_endpoint_has_the_same_data(client, mongo_db):
     assert conversations["lag_seconds"] is None
 
 
-def test_an_unreachable_target_is_an_error_within_the_timeout(app, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", f"mongo://user:s3cret-pw@127.0.0.1:{free_port()}/app")
+def test_an_unreachable_target_is_an_error_within_the_timeout(app, monkeypatch, closed_port):
+    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", f"mongo://user:s3cret-pw@127.0.0.1:{closed_port}/app")
     client = TestClient(app)
 
     started = time.monotonic()

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from devtools.servers import free_port
 from include.firestore_to_mongo.migrate.report import missing_report
 from include.firestore_to_mongo.target.run_history import (
     FIGURES,
@@ -279,8 +278,8 @@ def test_a_dry_run_is_not_recorded(mongo_uri, mongo_db, monkeypatch) -> None:
         pytest.param("mongo://ftm:s3cret-pw@127.0.0.1:{port}/app", id="with-credentials"),
     ],
 )
-def test_record_summary_warns_when_mongo_is_unreachable(monkeypatch, caplog, uri: str) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", uri.format(port=free_port()))
+def test_record_summary_warns_when_mongo_is_unreachable(monkeypatch, caplog, closed_port, uri: str) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", uri.format(port=closed_port))
     caplog.set_level(logging.WARNING, logger="include.firestore_to_mongo.target.run_history")
 
     started = time.monotonic()

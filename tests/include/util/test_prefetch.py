@@ -16,18 +16,27 @@ class Source:
         self.count = count
         self.fail_at = fail_at
         self.produced = 0
-        self.reading = threading.Event()
+        self._changed = threading.Condition()
 
     def __iter__(self):
         return self
 
     def __next__(self) -> int:
-        if self.produced == self.fail_at:
-            raise RuntimeError(f"read {self.produced} failed")
-        if self.produced == self.count:
-            raise StopIteration
-        self.produced += 1
-        return self.produced
+        with self._changed:
+            if self.produced == self.fail_at:
+                raise RuntimeError(f"read {self.produced} failed")
+            if self.produced == self.count:
+                raise StopIteration
+            self.produced += 1
+            self._changed.notify_all()
+            return self.produced
+
+    def wait_until_produced(self, count: int) -> None:
+        """Block until `count` items have been read; the timeout only guards against a hang."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.produced >= count, timeout=10), (
+                f"the reader stopped at {self.produced}, expected {count}"
+            )
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 7])
@@ -40,7 +49,10 @@ def test_reads_at_most_one_item_ahead():
     seen = []
     for item in prefetched(source):
         seen.append(item)
-        # Give the reader every chance to run further ahead than it may.
+        # The reader does read ahead: wait (no guess at its speed) for the one item it may.
+        source.wait_until_produced(min(item + 1, source.count))
+        # Then give it every chance to run further ahead than it may. Only a faulty reader
+        # could be caught here; a slow one can never make this fail.
         for _ in range(50):
             threading.Event().wait(0.001)
         assert source.produced <= item + 1
@@ -56,8 +68,9 @@ def test_a_read_error_reaches_the_caller_after_the_items_before_it():
 
 def test_stopping_early_stops_the_reader():
     source = Source(1000)
-    for item in prefetched(source):
+    for item in prefetched(source, name="prefetch-stopping-early"):
         if item == 2:
             break
-    threading.Event().wait(0.05)
+    # Leaving the loop closes the generator, which joins its reader: no waiting needed.
+    assert not [thread for thread in threading.enumerate() if thread.name == "prefetch-stopping-early"]
     assert source.produced <= 3

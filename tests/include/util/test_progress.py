@@ -20,13 +20,21 @@ class FakeClock:
 
 
 class RecordingLog:
-    """Stands in for a logging.Logger; keeps each formatted info line."""
+    """Stands in for a logging.Logger; keeps each formatted info line.
 
-    def __init__(self) -> None:
+    `enough` is set once `enough_lines` lines have arrived, so a test can wait for them
+    instead of sleeping for a time it hopes is long enough.
+    """
+
+    def __init__(self, enough_lines: int = 1) -> None:
         self.lines: list[str] = []
+        self.enough_lines = enough_lines
+        self.enough = threading.Event()
 
     def info(self, message: str, *args: object) -> None:
         self.lines.append(message % args)
+        if len(self.lines) >= self.enough_lines:
+            self.enough.set()
 
 
 def make_progress(
@@ -148,21 +156,25 @@ def test_a_beat_logs_only_when_the_interval_passed_without_a_line(
 
 
 def test_the_heartbeat_logs_while_one_page_takes_longer_than_the_interval() -> None:
-    """A real timer and a real clock: a page that blocks for 10 intervals still gets lines."""
-    log = RecordingLog()
+    """A real timer and a real clock: a page that blocks past several intervals still gets lines."""
+    log = RecordingLog(enough_lines=4)
     progress = ProgressLog("messages", log, every_seconds=0.05)
     progress.update(1_000, "digital_twins/t/conversations/c/messages/m")
     with progress.heartbeat():
-        time.sleep(0.5)  # one slow page
+        # One slow page: it lasts until the timer has logged four lines. The timeout is
+        # only a guard against hanging, not a guess at how fast the timer runs.
+        assert log.enough.wait(timeout=10)
     assert len(log.lines) >= 4
     assert all("1000 documents read" in line and line.endswith("messages/m") for line in log.lines)
 
 
 def test_the_heartbeat_stops_with_its_block() -> None:
-    log = RecordingLog()
-    progress = ProgressLog("users", log, every_seconds=0.02)
+    """A fake clock that stands still in the block, then jumps: only a timer that outlived
+    its block could log, whatever the scheduler did."""
+    progress, clock, log = make_progress(every_seconds=0.02)
     with progress.heartbeat():
         pass
-    time.sleep(0.1)
+    clock.now += 100.0  # many intervals: any beat from here on would log
+    time.sleep(0.1)  # time for a timer that was not stopped to tick
     assert log.lines == []
     assert not [thread for thread in threading.enumerate() if thread.name == "progress-users"]
