@@ -16,23 +16,6 @@ from include.firestore_to_mongo.target.key_journal import KeyJournal, unpack_cla
 RUN = "firestore_to_mongo/manual__2026-11-29T08:00:00+00:00"
 
 
-@pytest.mark.parametrize(
-    ("claims", "winner"),
-    [
-        ([Claim("users/b", False), Claim("users/a", False)], "users/a"),
-        ([Claim("users/a", False), Claim("users/u1", True)], "users/u1"),  # the owner beats a smaller path
-        ([Claim("users/__id5__", False), Claim("users/a", False)], "users/__id5__"),  # code-point order
-        ([Claim("users/é", False), Claim("users/z", False)], "users/z"),
-    ],
-)
-def test_the_best_claim_wins(claims: list[Claim], winner: str) -> None:
-    assert min(claims, key=lambda claim: claim.rank).path == winner
-
-
-def test_encoded_keys_tell_strings_from_integers() -> None:
-    assert encode_key({"user_id": "1"}.values()) != encode_key({"user_id": 1}.values())
-
-
 JOURNAL = "_test_key_journal"
 
 

@@ -9,7 +9,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.oauth2 import service_account
 
-from include.firestore_to_mongo.source.hook import FirestoreClientHook
+from include.firestore_to_mongo.source.hook import FirestoreClientHook, open_source
 
 PROJECT = "hook-test-project"
 
@@ -117,3 +117,20 @@ def test_emulator_without_any_project_is_a_clear_error(monkeypatch):
 
     with pytest.raises(ValueError, match="names no project"):
         FirestoreClientHook().get_conn()
+
+
+@pytest.mark.parametrize(
+    ("extra", "name"),
+    [
+        pytest.param({}, "elsewhere/(default)", id="default-database"),
+        pytest.param({"database": "tenant-a"}, "elsewhere/tenant-a", id="named-database"),
+    ],
+)
+def test_open_source_names_where_a_watermark_comes_from(monkeypatch, no_emulator, extra, name):
+    set_connection(
+        monkeypatch, {"project": "elsewhere", "is_anonymous": True} | extra, conn_id="firestore_prod"
+    )
+
+    client, source = open_source("firestore_prod")
+
+    assert (client.project, source) == ("elsewhere", name)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from google.api_core.exceptions import ServiceUnavailable
 
 from include.firestore_to_mongo.contract.specs import MESSAGES, USERS
-from include.firestore_to_mongo.source.partitions import Partition, _time_windows, plan_partitions
+from include.firestore_to_mongo.source.errors import SourceUnavailableError
+from include.firestore_to_mongo.source.partitions import Partition, _time_windows, plan_partitions, split
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 1, 4, tzinfo=UTC)
@@ -49,3 +51,26 @@ def test_one_partition_without_a_query(spec, wanted):
 def test_incremental_group_reads_split_by_time():
     parts = plan_partitions(None, MESSAGES, 3, SINCE, NOW, 5)
     assert [p.method for p in parts] == ["time windows"] * 3
+
+
+class FailingGroup:
+    def get_partitions(self, *args, **kwargs):
+        raise ServiceUnavailable("the backend is restarting")
+
+
+class FailingClient:
+    def collection_group(self, name: str) -> FailingGroup:
+        return FailingGroup()
+
+
+def test_a_failing_split_says_what_it_was_doing() -> None:
+    with pytest.raises(SourceUnavailableError) as raised:
+        split(FailingClient(), MESSAGES, 4, None, datetime.now(UTC), timeout=5)
+    assert str(raised.value) == (
+        "splitting messages into partitions: Firestore failed within 5 s: 503 the backend is restarting"
+    )
+    assert isinstance(raised.value.__cause__, ServiceUnavailable)
+
+
+def test_a_split_that_needs_no_query_asks_nothing() -> None:
+    assert split(FailingClient(), USERS, 4, None, datetime.now(UTC), timeout=5) == [Partition(0, 1, "single")]

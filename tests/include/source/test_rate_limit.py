@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.firestore_to_mongo.source.rate_limit import ReadRateLimiter
+from include.firestore_to_mongo.source.rate_limit import ReadRateLimiter, read_limiter
 
 
 class FakeTime:
@@ -66,3 +66,13 @@ def test_growth_shortens_waits_after_five_minutes():
     assert early_time.now == pytest.approx(300, abs=0.5)
     early.acquire(750)  # one more second at 750/s
     assert early_time.now == pytest.approx(301, abs=0.5)
+
+
+def test_no_limiter_without_a_rate() -> None:
+    assert read_limiter(None, 4) is None
+
+
+@pytest.mark.parametrize(("partitions", "share"), [(1, 1.0), (4, 0.25)])
+def test_each_reader_gets_its_partitions_share(partitions: int, share: float) -> None:
+    limiter = read_limiter(200, partitions)
+    assert (limiter.rate_at(0), limiter.share) == (pytest.approx(200), pytest.approx(share))
