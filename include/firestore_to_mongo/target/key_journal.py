@@ -34,12 +34,9 @@ def drop_legacy_ledgers(database: Database, collection: str) -> list[str]:
 
 
 class KeyJournal:
-    """The keys a run's partitions read, one MongoDB document per page.
-
-    Partitions may run on different workers, so the key set lives in the target
-    database; but a page costs one insert, not one write per key. `<name>_done` folds
-    the journal into a ledger on local disk (`ledger()`).
-    """
+    """One run's journal of one collection (of one partition, for appending): `pages()`
+    gives the claims back, which `keys.ledger.journaled_keys` folds into a ledger on
+    local disk."""
 
     def __init__(
         self, database: Database, name: str, run_key: str, collection: str, partition: int | None = None
