@@ -19,7 +19,19 @@ MAX_MODULE_LINES = 400
 
 def test_the_package_is_only_subpackages():
     assert [path.name for path in PACKAGE.glob("*.py")] == ["__init__.py"]
-    assert SUBPACKAGES == ["contract", "keys", "migrate", "run", "source", "target", "ui", "util", "verify"]
+    assert SUBPACKAGES == [
+        "capture",
+        "contract",
+        "cutover",
+        "keys",
+        "migrate",
+        "run",
+        "source",
+        "target",
+        "ui",
+        "util",
+        "verify",
+    ]
 
 
 @pytest.mark.parametrize("name", SUBPACKAGES)

@@ -38,7 +38,11 @@ def finish_collection_task(
         )
     plan = work[0]["plan"]
     client, _ = open_source(config.firestore_conn_id)
-    with TargetSession(config) as target, _run_keys(config, target, run_key_of(ti), collection) as keys:
+    with (
+        TargetSession(config) as target,
+        _run_keys(config, target, run_key_of(ti), collection) as keys,
+        _turn(config, target, f"{run_key_of(ti)}/{collection}_done"),
+    ):
         if keys is not None:
             _settle_conflicts(spec, config, client, target, keys, report)
         if any(part["status"] != "ok" for part in parts) or report.failed > config.max_failures:
@@ -51,6 +55,16 @@ def finish_collection_task(
 
         outlet_events[AssetAlias(asset_alias_name(collection))].add(Asset(target.asset_uri(spec.target)))
     return report.to_dict()
+
+
+def _turn(config: RunConfig, target, holder: str):
+    """The writer's turn for rewriting conflicts' winners and pruning (see
+    `target.writer_lease`); a dry run writes nothing, and needs none."""
+    from include.firestore_to_mongo.target.writer_lease import writer_turn
+
+    if config.dry_run:
+        return contextlib.nullcontext()
+    return writer_turn(target.database, holder, config.timeout_seconds)
 
 
 def _fail_collection(ti, report, reason: str) -> None:

@@ -3,6 +3,7 @@ documents, checkpointing after every written page, so that a retry resumes there
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -48,16 +49,14 @@ def migrate_partition_task(
 
 
 def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, target, run_key: str):
-    from include.firestore_to_mongo.keys.conflicts import ConflictGuard, record_conflicts
+    from include.firestore_to_mongo.keys.conflicts import record_conflicts
     from include.firestore_to_mongo.keys.ledger import JournaledLedger, LocalKeyLedger
-    from include.firestore_to_mongo.migrate.pipeline import changed_since, migrate_collection
     from include.firestore_to_mongo.migrate.report import CollectionReport
-    from include.firestore_to_mongo.source.rate_limit import read_limiter
-    from include.firestore_to_mongo.source.reader import ReadPosition, read_pages
+    from include.firestore_to_mongo.source.reader import ReadPosition
     from include.firestore_to_mongo.target.key_journal import MIGRATION_JOURNAL, KeyJournal
     from include.firestore_to_mongo.target.run_state import CheckpointStore
     from include.firestore_to_mongo.target.writer import DryRunPreview, UpsertWriter
-    from include.firestore_to_mongo.util.prefetch import prefetched
+    from include.firestore_to_mongo.target.writer_lease import TicketedWriter, writer_turn
 
     attempt_started = time.monotonic()
     label = f"{spec.name}[{partition.index}]" if partition.count > 1 else spec.name
@@ -110,8 +109,6 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
             }
             checkpoints.save({"position": position, "report": report.to_dict()})
 
-    collection = target.database[spec.target]
-    write_since = fromisoformat_or_none(plan["write_since"])
     # A real run journals every page's keys for `<name>_done` (conflicts across
     # partitions, deleted sources); a page it re-reads on a retry adds nothing new. A
     # dry run writes nothing, so its ledger is this partition's own, and counted here.
@@ -124,26 +121,18 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
             journal.clear_partition()
         ledger = JournaledLedger(LocalKeyLedger(), journal)
     try:
-        migrate_collection(
-            spec,
-            prefetched(
-                read_pages(
-                    client,
-                    spec,
-                    config.batch_size,
-                    config.timeout_seconds,
-                    since=fromisoformat_or_none(plan["read_since"]),
-                    resume_after=resume_after,
-                    partition=partition,
-                    limiter=read_limiter(config.max_reads_per_second, partition.count),
+        writer = (DryRunPreview if config.dry_run else UpsertWriter)(target.database[spec.target], spec)
+        with contextlib.ExitStack() as turn:
+            if not config.dry_run:
+                # From before the first read to after the last write: change capture, if it
+                # runs, hands over and applies nothing meanwhile (see target.writer_lease).
+                ticket = turn.enter_context(
+                    writer_turn(target.database, f"{run_key}/{label}", config.timeout_seconds, log)
                 )
-            ),
-            (DryRunPreview if config.dry_run else UpsertWriter)(collection, spec),
-            report,
-            keep=changed_since(write_since) if write_since else None,
-            on_page_written=save_checkpoint,
-            conflicts=ConflictGuard(spec, ledger),
-        )
+                writer = TicketedWriter(writer, ticket)
+            _migrate(
+                spec, config, plan, partition, client, writer, report, resume_after, save_checkpoint, ledger
+            )
         if config.dry_run:
             record_conflicts(spec, ledger, report)
     finally:
@@ -151,6 +140,38 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
     clock(report)
     report.status = "ok"
     return report
+
+
+def _migrate(
+    spec, config, plan, partition, client, writer, report, resume_after, save_checkpoint, ledger
+) -> None:
+    from include.firestore_to_mongo.keys.conflicts import ConflictGuard
+    from include.firestore_to_mongo.migrate.pipeline import changed_since, migrate_collection
+    from include.firestore_to_mongo.source.rate_limit import read_limiter
+    from include.firestore_to_mongo.source.reader import read_pages
+    from include.firestore_to_mongo.util.prefetch import prefetched
+
+    write_since = fromisoformat_or_none(plan["write_since"])
+    migrate_collection(
+        spec,
+        prefetched(
+            read_pages(
+                client,
+                spec,
+                config.batch_size,
+                config.timeout_seconds,
+                since=fromisoformat_or_none(plan["read_since"]),
+                resume_after=resume_after,
+                partition=partition,
+                limiter=read_limiter(config.max_reads_per_second, partition.count),
+            )
+        ),
+        writer,
+        report,
+        keep=changed_since(write_since) if write_since else None,
+        on_page_written=save_checkpoint,
+        conflicts=ConflictGuard(spec, ledger),
+    )
 
 
 def _describe_partition(partition) -> str:

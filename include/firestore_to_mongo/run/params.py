@@ -17,6 +17,9 @@ MAX_SAMPLE_SIZE = 1_000_000
 MAX_BATCH_SIZE = 10_000
 MAX_TIMEOUT_SECONDS = 3_600
 MAX_PARTITIONS = 64
+MAX_CAPTURE_RUN_MINUTES = 720
+MAX_RETENTION_DAYS = 365
+MAX_CUTOVER_MINUTES = 240
 
 # The params both DAGs take, with the same meaning, so the same schema (title,
 # description, limits): JSON schema of each, with the trigger form's title and description.
@@ -177,6 +180,15 @@ def _problem(name: str, value: Any) -> str | None:
         case "sample_size":
             ok = value is None or (_is_int(value) and 1 <= value <= MAX_SAMPLE_SIZE)
             expected = f"empty or an integer from 1 to {MAX_SAMPLE_SIZE:,}"
+        case "run_minutes":
+            ok = _is_int(value) and 1 <= value <= MAX_CAPTURE_RUN_MINUTES
+            expected = f"an integer number of minutes from 1 to {MAX_CAPTURE_RUN_MINUTES}"
+        case "retention_days":
+            ok = _is_int(value) and 1 <= value <= MAX_RETENTION_DAYS
+            expected = f"an integer number of days from 1 to {MAX_RETENTION_DAYS}"
+        case "timeout_minutes":
+            ok = _is_int(value) and 1 <= value <= MAX_CUTOVER_MINUTES
+            expected = f"an integer number of minutes from 1 to {MAX_CUTOVER_MINUTES}"
         case _:
             return None
     return None if ok else f"{value!r} is not {expected}"

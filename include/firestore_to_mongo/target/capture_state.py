@@ -1,0 +1,142 @@
+"""Change capture's durable state, in the target database next to the data it describes.
+
+- `_firestore_to_mongo_capture`, one document `{_id: "capture"}`: the checkpoint (the read
+  time of the last consistent point whose changes are all written; it never goes back),
+  the start of the capture, since when the change journal is complete (`journal_since`),
+  and the latest figures (`state`, `run_id`, `heartbeat_at`, `collections`, `lag`,
+  `documents`, `resets`), which the sync page shows.
+- `_firestore_to_mongo_capture_figures`: the figures every 30 s (`at`, `run_id`,
+  `checkpoint`, `collections: {name: {seen, inserted, updated, unchanged, deleted, failed,
+  lag_p50, lag_p95, lag_max, last_change_at}}`, `documents`, `resets`), the newest
+  `KEEP_FIGURES`: the page's lag over time.
+- `_firestore_to_mongo_capture_paths`: per source path, the version capture last applied:
+  `{_id: path, collection, key, update_time, deleted, at}` (`key` is the encoded upsert
+  key). In reset mode a resent document whose `update_time` equals it is not written
+  again, and a path it lists that a consistent resent set lacks was deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
+from pymongo.database import Database
+
+CAPTURE = "_firestore_to_mongo_capture"
+CAPTURE_FIGURES = "_firestore_to_mongo_capture_figures"
+CAPTURE_PATHS = "_firestore_to_mongo_capture_paths"
+STATUS_ID = "capture"
+KEEP_FIGURES = 2_880  # a day at one record every 30 s
+
+
+@dataclass(frozen=True)
+class PathVersion:
+    """What capture last applied at one source path."""
+
+    path: str
+    collection: str
+    key: str | None
+    update_time: datetime | None
+    deleted: bool
+
+
+class CaptureState:
+    def __init__(self, database: Database) -> None:
+        self.status = database[CAPTURE]
+        self.figures = database[CAPTURE_FIGURES]
+        self.paths = database[CAPTURE_PATHS]
+
+    def prepare(self) -> None:
+        self.paths.create_index([("collection", ASCENDING), ("key", ASCENDING)], name="collection_key")
+        self.figures.create_index([("at", DESCENDING)], name="at")
+
+    # The checkpoint.
+    def checkpoint(self) -> datetime | None:
+        found = self.status.find_one({"_id": STATUS_ID}, {"checkpoint": 1})
+        return as_utc(found.get("checkpoint")) if found else None
+
+    def save_checkpoint(self, read_time: datetime, run_id: str) -> datetime:
+        """Store `read_time` unless a later one is stored (a checkpoint never goes back);
+        return the one stored."""
+        stored = self.status.find_one_and_update(
+            {"_id": STATUS_ID},
+            {"$max": {"checkpoint": read_time}, "$set": {"checkpoint_saved_at": now(), "run_id": run_id}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return as_utc(stored["checkpoint"])
+
+    def journal_since(self) -> datetime | None:
+        found = self.status.find_one({"_id": STATUS_ID}, {"journal_since": 1})
+        return as_utc(found.get("journal_since")) if found else None
+
+    def set_journal_since(self, value: datetime) -> None:
+        """The journal is complete from `value` on: set when capture first starts, and moved
+        forward as retention deletes old entries."""
+        self.status.update_one({"_id": STATUS_ID}, {"$max": {"journal_since": value}}, upsert=True)
+
+    # The figures.
+    def read_status(self) -> dict[str, Any] | None:
+        return self.status.find_one({"_id": STATUS_ID})
+
+    def update_status(self, fields: dict[str, Any]) -> None:
+        self.status.update_one({"_id": STATUS_ID}, {"$set": fields}, upsert=True)
+
+    def append_figures(self, record: dict[str, Any], keep: int = KEEP_FIGURES) -> None:
+        self.figures.insert_one(dict(record))
+        old = [found["_id"] for found in self.figures.find({}, {"_id": 1}).sort("at", DESCENDING).skip(keep)]
+        if old:
+            self.figures.delete_many({"_id": {"$in": old}})
+
+    def figures_history(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` figure records, oldest first."""
+        found = list(self.figures.find({}, {"_id": 0}).sort("at", DESCENDING).limit(limit))
+        return found[::-1]
+
+    # The per-path versions.
+    def versions(self) -> Iterator[PathVersion]:
+        """Every path's version (capture loads them once, into a local mirror)."""
+        for found in self.paths.find({}, batch_size=5_000):
+            yield PathVersion(
+                found["_id"],
+                found["collection"],
+                found.get("key"),
+                as_utc(found.get("update_time")),
+                bool(found.get("deleted")),
+            )
+
+    def set_versions(self, versions: list[PathVersion]) -> None:
+        if not versions:
+            return
+        at = now()
+        self.paths.bulk_write(
+            [
+                ReplaceOne(
+                    {"_id": version.path},
+                    {
+                        "collection": version.collection,
+                        "key": version.key,
+                        "update_time": version.update_time,
+                        "deleted": version.deleted,
+                        "at": at,
+                    },
+                    upsert=True,
+                )
+                for version in versions
+            ],
+            ordered=False,
+        )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    # Drivers hand back naive UTC datetimes unless the client is tz_aware.
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
