@@ -1,25 +1,30 @@
 """The sync page and its JSON endpoint (plugins/firestore_to_mongo_ui.py → include's ui.app),
-through FastAPI's TestClient, reading a real Mongo wire server (or TEST_MONGODB_URI)."""
+through FastAPI's TestClient, reading a real Mongo wire server (or TEST_MONGODB_URI); and the
+page in a real browser (Debian's chromium, driven by Playwright) at 1280 px."""
 
 from __future__ import annotations
 
 import importlib.util
-import re
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from include.firestore_to_mongo.target.capture_state import CaptureState
 from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY, record_run, run_record
 from include.firestore_to_mongo.target.run_state import WatermarkStore
 from include.firestore_to_mongo.ui.app import create_app
 from tests.backends import airflow_mongo_connection
 from tests.conftest import ROOT
+from tests.include.ui.test_page import capture_block_of, cards_of, facts_of
 
 ENDED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 # Watermarks are this far behind the moment they are seeded.
 LAG = timedelta(minutes=95)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 def row(collection: str, **figures) -> dict:
@@ -85,6 +90,44 @@ def seed(mongo_db, runs: int = 3) -> datetime:
     return watermark
 
 
+def seed_capture(mongo_db, run_id: str = "scheduled__capture") -> None:
+    """A running capture (a heartbeat 5 s ago) and its last ten minutes of figures."""
+    now = datetime.now(UTC)
+    capture = CaptureState(mongo_db)
+    capture.update_status(
+        {
+            "state": "running",
+            "run_id": run_id,
+            "dag_id": "firestore_to_mongo_capture",
+            "started_at": now - timedelta(hours=1),
+            "heartbeat_at": now - timedelta(seconds=5),
+            "checkpoint": now - timedelta(seconds=8),
+            "journal_since": now - timedelta(hours=1),
+            "documents": 4321,
+            "resets": 0,
+            "lag": {"p50": 0.5, "p95": 2.5, "max": 7.0},
+            "collections": {
+                "messages": {
+                    "seen": 4000,
+                    "inserted": 100,
+                    "updated": 3800,
+                    "unchanged": 60,
+                    "deleted": 40,
+                    "failed": 0,
+                    "lag_p50": 0.5,
+                    "lag_p95": 2.5,
+                    "lag_max": 7.0,
+                    "last_change_at": now - timedelta(seconds=12),
+                }
+            },
+        }
+    )
+    for number in range(20):
+        at = now - timedelta(seconds=30 * (20 - number))
+        record = {"at": at, "run_id": run_id, "checkpoint": at - timedelta(seconds=3), "collections": {}}
+        capture.append_figures(record | {"lag": {"p50": 0.5, "p95": 1.0 + number % 3, "max": 4.0 + number}})
+
+
 def test_every_route_asks_for_an_airflow_user(mongo_uri, mongo_db, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", airflow_mongo_connection(mongo_uri, mongo_db.name))
     seed(mongo_db)
@@ -99,26 +142,64 @@ def test_every_route_asks_for_an_airflow_user(mongo_uri, mongo_db, monkeypatch):
 def test_a_seeded_target_shows_every_figure(client, mongo_db):
     watermark = seed(mongo_db)
 
+    seed_capture(mongo_db)
+
     page = client.get("/").text
 
-    table = page[page.index('<table id="collections">') : page.index("</table>")]
-    rows = re.findall(r"<tr>(.*?)</tr>", table)
-    assert len(rows) == 1 + 4  # heading and four collections
-    messages = next(found for found in rows if found.startswith('<td class="text">messages<'))
-    cells = re.findall(r"<td[^>]*>(.*?)</td>", messages)
-    assert cells[1] == '<a href="../dags/firestore_to_mongo/runs/scheduled__2" target="_top">scheduled__2</a>'
-    assert cells[2:5] == ["incremental", "2026-11-29 11:00:00 UTC", "ok"]
-    assert cells[5] == watermark.strftime("%Y-%m-%d %H:%M:%S UTC")
-    assert cells[6] == "1 h 35 min"
-    # read, inserted, updated, unchanged, skipped, failed, gone, deleted; the invisible gap
-    assert cells[7:16] == ["300", "11", "12", "97", "3", "0", "4", "2", "7"]
-    assert "../dags/firestore_to_mongo_verify/runs/manual__verify" in cells[16]
-    assert cells[17:20] == ["full", "differences", "5"]
-    users = next(found for found in rows if found.startswith('<td class="text">users<'))
-    assert re.findall(r"<td[^>]*>(.*?)</td>", users)[18:20] == ["verified", "0"]
-    # The chart: one bar per run, inline SVG, no script.
+    cards = cards_of(page)
+    assert list(cards) == ["users", "digital_twins", "conversations", "messages"]
+    messages = cards["messages"]
+    assert messages["run"] == {
+        "last run": '<a href="../dags/firestore_to_mongo/runs/scheduled__2" target="_top">scheduled__2</a>',
+        "mode": "incremental",
+        "status": "ok",
+        "ended": "2026-11-29 11:00:00 UTC",
+        "watermark": watermark.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "lag": "1 h 35 min",
+        "invisible to incremental": "7",
+    }
+    # read, inserted, updated, unchanged, skipped, failed, gone, deleted
+    assert list(messages["figures"].values()) == ["300", "11", "12", "97", "3", "0", "4", "2"]
+    assert "../dags/firestore_to_mongo_verify/runs/manual__verify" in messages["verify"]["last verify"]
+    assert [messages["verify"][key] for key in ("depth", "status", "differences")] == [
+        "full",
+        "differences",
+        "5",
+    ]
+    assert [cards["users"]["verify"][key] for key in ("status", "differences")] == ["verified", "0"]
+    # Change capture: the block at the top, and each collection's figures.
+    summary = facts_of(capture_block_of(page))["capture"]
+    assert summary["state"] == "running"
+    assert summary["documents received"] == "4,321"
+    assert 8 <= float(summary["checkpoint lag"].removesuffix(" s")) < 60
+    assert "../dags/firestore_to_mongo_capture/runs/scheduled__capture" in summary["run"]
+    assert messages["capture"]["state"] == "running"
+    assert [messages["capture"][key] for key in ("lag p50", "lag p95", "lag max")] == [
+        "0.5 s",
+        "2.5 s",
+        "7.0 s",
+    ]
+    assert list(messages["capture-figures"].values()) == ["4,000", "100", "3,800", "60", "40", "0"]
+    assert cards["users"]["capture-figures"]["seen"] == "-"
+    # The charts: one bar per run, a line each for p95 and max lag; inline SVG, no script.
     assert page.count("<rect ") == 3
+    assert '<svg id="capture-chart"' in page
+    assert page.count('<polyline class="lag_max"') == 1
     assert "<script" not in page
+
+
+def test_a_capture_whose_heartbeat_stopped_shows_stopped(client, mongo_db):
+    seed(mongo_db)
+    seed_capture(mongo_db)
+    CaptureState(mongo_db).update_status({"heartbeat_at": datetime.now(UTC) - timedelta(minutes=3)})
+
+    page = client.get("/").text
+    state = client.get("/api/state").json()
+
+    assert facts_of(capture_block_of(page))["capture"]["state"] == "stopped"
+    assert '<dd class="stopped">stopped</dd>' in page
+    assert state["capture"]["state"] == "stopped"
+    assert {item["capture"]["state"] for item in state["collections"]} == {"stopped"}
 
 
 def test_an_empty_target_says_so(client, mongo_db):
@@ -160,9 +241,19 @@ def test_every_value_from_the_data_is_escaped(client, mongo_db):
 def test_the_json_endpoint_has_the_same_data(client, mongo_db):
     seed(mongo_db)
 
+    seed_capture(mongo_db)
+
     state = client.get("/api/state").json()
 
-    assert set(state) == {"database", "generated_at", "has_runs", "collections", "chart"}
+    assert set(state) == {
+        "database",
+        "generated_at",
+        "has_runs",
+        "collections",
+        "chart",
+        "capture",
+        "capture_chart",
+    }
     assert state["database"] == mongo_db.name
     messages = next(item for item in state["collections"] if item["name"] == "messages")
     assert set(messages) == {
@@ -174,6 +265,7 @@ def test_the_json_endpoint_has_the_same_data(client, mongo_db):
         "failed_examples",
         "without_cursor",
         "last_verify",
+        "capture",
     }
     assert messages["last_run"] == {
         "dag_id": "firestore_to_mongo",
@@ -205,6 +297,14 @@ def test_the_json_endpoint_has_the_same_data(client, mongo_db):
     conversations = next(item for item in state["collections"] if item["name"] == "conversations")
     assert conversations["watermark"] is None
     assert conversations["lag_seconds"] is None
+    assert messages["capture"]["seen"] == 4000
+    assert conversations["capture"]["seen"] is None
+    assert state["capture"]["state"] == "running"
+    assert state["capture"]["documents"] == 4321
+    assert 8 <= state["capture"]["checkpoint_lag_seconds"] < 60
+    assert len(state["capture_chart"]) == 20
+    assert state["capture_chart"][0]["lag_max"] == 4.0
+    assert state["capture_chart"][0]["checkpoint_lag_seconds"] == 3.0
 
 
 def test_an_unreachable_target_is_an_error_within_the_timeout(app, monkeypatch, closed_port):
@@ -256,3 +356,45 @@ def test_the_plugin_registers_the_app_and_a_navigation_entry():
         "destination": "nav",
     }
     assert RUNS == "_firestore_to_mongo_runs"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+def test_the_page_reads_at_1280_px_in_a_browser(client, mongo_db):
+    """The page as served, in chromium at 1280x800: the capture block shows, nothing is
+    loaded from anywhere, and nothing scrolls sideways, even with long unbroken run ids."""
+    from playwright.sync_api import sync_playwright
+
+    seed(mongo_db)
+    long_id = "manual__" + "x" * 150
+    seed_capture(mongo_db, run_id=long_id)
+    record_run(mongo_db, run_record(MIGRATION, "firestore_to_mongo", long_id, [row("users")], ENDED))
+    html = client.get("/").text
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            requests = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.set_content(html, wait_until="load")
+            capture = page.locator("#capture")
+            capture_visible = capture.is_visible()
+            capture_text = capture.inner_text()
+            cards_visible = page.locator("#collections section").evaluate_all(
+                "cards => cards.filter(card => card.offsetWidth > 0).length"
+            )
+            charts = page.locator("svg").evaluate_all(
+                "svgs => svgs.map(svg => svg.getBoundingClientRect().right)"
+            )
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            browser.close()
+
+    assert capture_visible
+    assert "running" in capture_text
+    assert "4,321" in capture_text
+    assert cards_visible == 4
+    assert len(charts) == 2
+    assert all(right <= 1280 for right in charts)
+    assert scroll_width <= 1280
+    assert requests == []

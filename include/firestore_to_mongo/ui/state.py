@@ -1,6 +1,7 @@
 """How the sync stands, per collection, from the target database alone: the runs'
-records (`_firestore_to_mongo_runs`) and the watermarks. What the sync page shows,
-and what its JSON endpoint returns."""
+records (`_firestore_to_mongo_runs`), the watermarks and change capture's status and
+figures (target.capture_state). What the sync page shows, and what its JSON endpoint
+returns."""
 
 from __future__ import annotations
 
@@ -12,10 +13,20 @@ from pymongo.database import Database
 
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.migrate.report import COLUMNS
+from include.firestore_to_mongo.target.capture_state import CaptureState
 from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY
 from include.firestore_to_mongo.target.run_state import WATERMARKS
 
 CHART_RUNS = 30
+# The capture's figures are recorded every 30 s: the chart covers the last hour.
+CAPTURE_CHART_POINTS = 120
+# A capture that hasn't sent a heartbeat for this long (it sends one at least every 30 s)
+# isn't running, whatever its stored state says.
+CAPTURE_STALE_SECONDS = 120
+CAPTURE_DAG_ID = "firestore_to_mongo_capture"
+# Per collection, the capture's figures the page shows.
+CAPTURE_FIGURES = ("seen", "inserted", "updated", "unchanged", "deleted", "failed")
+CAPTURE_LAGS = ("lag_p50", "lag_p95", "lag_max")
 # The last run's figures the page shows, as (label, key in the run record): the summary
 # table's own columns, under the same headings.
 SHOWN = {"read", "inserted", "updated", "unchanged", "skipped", "failed", "stale", "deleted"}
@@ -27,6 +38,9 @@ def load_state(database: Database, now: datetime | None = None) -> dict[str, Any
     now = now or datetime.now(UTC)
     migrations = _runs(database, MIGRATION, CHART_RUNS)
     watermarks = {found["_id"]: found for found in database[WATERMARKS].find()}
+    capture = CaptureState(database)
+    status = capture.read_status()
+    capture_state = _capture_state(status, now) if status else None
     collections = []
     for name in COLLECTION_NAMES:
         # Each collection's own latest: a run of other collections doesn't hide it.
@@ -49,6 +63,7 @@ def load_state(database: Database, now: datetime | None = None) -> dict[str, Any
                     if verify
                     else None
                 ),
+                "capture": _capture_collection(status, capture_state, name) if status else None,
             }
         )
     return {
@@ -57,6 +72,8 @@ def load_state(database: Database, now: datetime | None = None) -> dict[str, Any
         "has_runs": database[RUNS].find_one({}, {"_id": 1}) is not None,
         "collections": collections,
         "chart": [_chart_point(run) for run in reversed(migrations)],
+        "capture": _capture_summary(status, capture_state, now) if status else None,
+        "capture_chart": [_capture_point(record) for record in capture.figures_history(CAPTURE_CHART_POINTS)],
     }
 
 
@@ -93,8 +110,64 @@ def _chart_point(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
+def _capture_state(status: dict[str, Any], now: datetime) -> str | None:
+    """The stored state, or "stopped" when the heartbeat is missing or stale: a capture
+    that died can't say so. A failed capture stays "failed"."""
+    heartbeat = _utc(status.get("heartbeat_at"))
+    stored = status.get("state")
+    if stored == "failed" or (heartbeat and (now - heartbeat).total_seconds() <= CAPTURE_STALE_SECONDS):
+        return stored
+    return "stopped"
+
+
+def _capture_summary(status: dict[str, Any], state: str | None, now: datetime) -> dict[str, Any]:
+    checkpoint = _utc(status.get("checkpoint"))
+    lag = status.get("lag")
+    return {
+        "state": state,
+        "run_id": status.get("run_id"),
+        "dag_id": status.get("dag_id") or CAPTURE_DAG_ID,
+        "heartbeat_at": _iso(_utc(status.get("heartbeat_at"))),
+        "checkpoint": _iso(checkpoint),
+        "checkpoint_lag_seconds": _seconds(now, checkpoint),
+        "documents": status.get("documents"),
+        "resets": status.get("resets"),
+        "lag": {key: lag.get(key) for key in ("p50", "p95", "max")} if isinstance(lag, dict) else None,
+        "journal_since": _iso(_utc(status.get("journal_since"))),
+    }
+
+
+def _capture_collection(status: dict[str, Any], state: str | None, name: str) -> dict[str, Any]:
+    collections = status.get("collections")
+    figures = collections.get(name) if isinstance(collections, dict) else None
+    figures = figures if isinstance(figures, dict) else {}
+    return (
+        {"state": state}
+        | {key: figures.get(key) for key in (*CAPTURE_LAGS, *CAPTURE_FIGURES)}
+        | {"last_change_at": _iso(_utc(figures.get("last_change_at")))}
+    )
+
+
+def _capture_point(record: dict[str, Any]) -> dict[str, Any]:
+    at = _utc(record.get("at"))
+    lag = record.get("lag") if isinstance(record.get("lag"), dict) else {}
+    return {
+        "at": _iso(at),
+        "lag_p95": lag.get("p95"),
+        "lag_max": lag.get("max"),
+        "checkpoint_lag_seconds": _seconds(at, _utc(record.get("checkpoint"))),
+    }
+
+
+def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier).total_seconds(), 1)
+
+
+def _utc(value: Any) -> datetime | None:
+    # Anything but a datetime (missing, or written wrong) is unknown.
+    if not isinstance(value, datetime):
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

@@ -46,7 +46,9 @@ def ticket(mongo_db, clock, wait_seconds=0.0, sleeps=None) -> WriterTicket:
             sleeps.append(seconds)
         clock.advance(seconds)
 
-    return WriterTicket(mongo_db, "run/users", hold_seconds=120, wait_seconds=wait_seconds, clock=clock, sleep=sleep)
+    return WriterTicket(
+        mongo_db, "run/users", hold_seconds=120, wait_seconds=wait_seconds, clock=clock, sleep=sleep
+    )
 
 
 def test_capture_takes_the_lease_when_nobody_writes_and_renews_it(mongo_db, clock):
@@ -80,9 +82,8 @@ def test_a_lapsed_capture_lease_can_no_longer_write_and_a_run_takes_its_turn(mon
     lease = capture(mongo_db, clock)
     assert lease.acquire()
     clock.advance(61)  # the capture process stalled (or was killed) past its lease
-    with ticket(mongo_db, clock):
-        with pytest.raises(LostTurnError):
-            lease.renew()
+    with ticket(mongo_db, clock), pytest.raises(LostTurnError):
+        lease.renew()
 
 
 def test_a_lapsed_ticket_can_no_longer_write_and_capture_takes_the_lease(mongo_db, clock):

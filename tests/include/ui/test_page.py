@@ -1,6 +1,7 @@
 """Tests for include.firestore_to_mongo.ui.page: the sync page rendered from a state, rule
-by rule (the error, the empty state, the lag and cell formats, run links, the picker, the
-chart, no script). The page served through the app is tested in tests/plugins/test_sync_page.py."""
+by rule (the error, the empty state, the lag and cell formats, run links, the collections'
+cards, change capture, the picker, the charts, no script). The page served through the app,
+and in a browser, is tested in tests/plugins/test_sync_page.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ import pytest
 
 from include.firestore_to_mongo.migrate.report import missing_report
 from include.firestore_to_mongo.target.run_history import MIGRATION, record_run, run_record
-from include.firestore_to_mongo.ui.page import _cell, _chart, _lag, _run_link, render_page
-from include.firestore_to_mongo.ui.state import CHART_RUNS, load_state
+from include.firestore_to_mongo.ui.page import (
+    _capture_chart,
+    _cell,
+    _chart,
+    _lag,
+    _run_link,
+    _seconds,
+    render_page,
+)
+from include.firestore_to_mongo.ui.state import CAPTURE_FIGURES, CHART_RUNS, load_state
 
 EVIL = "<script>alert('x')</script>&\""
 
@@ -47,7 +56,48 @@ def collection(name: str = "users", **changes) -> dict:
         "failed_examples": [],
         "without_cursor": None,
         "last_verify": None,
+        "capture": None,
     } | changes
+
+
+def collection_capture(**changes) -> dict:
+    return {
+        "state": "running",
+        "lag_p50": 0.4,
+        "lag_p95": 1.5,
+        "lag_max": 75,
+        "seen": 1200,
+        "inserted": 1,
+        "updated": 2,
+        "unchanged": 3,
+        "deleted": 4,
+        "failed": 0,
+        "last_change_at": "2026-11-30T11:59:30+00:00",
+    } | changes
+
+
+def capture(**changes) -> dict:
+    return {
+        "state": "running",
+        "run_id": "manual__capture",
+        "dag_id": "firestore_to_mongo_capture",
+        "heartbeat_at": "2026-11-30T11:59:50+00:00",
+        "checkpoint": "2026-11-30T11:59:55+00:00",
+        "checkpoint_lag_seconds": 4.6,
+        "documents": 12345,
+        "resets": 1,
+        "lag": {"p50": 0.4, "p95": 12.25, "max": 3600},
+        "journal_since": "2026-11-30T10:00:00+00:00",
+    } | changes
+
+
+def capture_point(minute: int = 0, lag_p95=1.0, lag_max=2.0) -> dict:
+    return {
+        "at": f"2026-11-30T11:{minute:02d}:00+00:00",
+        "lag_p95": lag_p95,
+        "lag_max": lag_max,
+        "checkpoint_lag_seconds": 3.0,
+    }
 
 
 def point(run_id: str = "scheduled__1", written: int = 10, docs_per_second: float = 5.0) -> dict:
@@ -66,17 +116,27 @@ def state(collections: list[dict] | None = None, chart: list[dict] | None = None
         "has_runs": True,
         "collections": [collection()] if collections is None else collections,
         "chart": [point()] if chart is None else chart,
+        "capture": None,
+        "capture_chart": [],
     } | changes
 
 
-def rows_of(page: str) -> list[list[str]]:
-    """The collections table's body rows, as their cells' inner HTML."""
-    table = page[page.index("<tbody>") : page.index("</tbody>")]
-    return [re.findall(r"<td[^>]*>(.*?)</td>", found) for found in re.findall(r"<tr>(.*?)</tr>", table)]
+def facts_of(html: str) -> dict[str, dict[str, str]]:
+    """A block's facts by part (`data-part`), as {label: value's inner HTML}."""
+    parts = re.findall(r'<dl class="[^"]*" data-part="([^"]*)">(.*?)</dl>', html)
+    facts = {part: dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", found)) for part, found in parts}
+    never = re.findall(r'<p data-part="([^"]*)">(.*?)</p>', html)
+    return facts | dict(never)
 
 
-def headings_of(page: str) -> list[str]:
-    return re.findall(r"<th>(.*?)</th>", page)
+def cards_of(page: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The collections' cards by collection name (as the page escapes it), their facts by part."""
+    cards = re.findall(r'<section class="card collection" data-collection="([^"]*)">(.*?)</section>', page)
+    return {name: facts_of(card) for name, card in cards}
+
+
+def capture_block_of(page: str) -> str:
+    return page[page.index('<section class="card capture" id="capture">') :].split("</section>")[0]
 
 
 # --- error and empty state -------------------------------------------------------------------
@@ -96,33 +156,47 @@ def test_an_error_is_shown_escaped(error: str, shown: str, given_state) -> None:
     page = render_page(given_state, "mongo_default", None, error)
 
     assert f'<p class="error">{shown}</p>' in page
-    assert '<table id="collections">' not in page
+    assert 'id="collections"' not in page
+    assert 'id="capture"' not in page
     assert "No runs recorded" not in page
     assert "<svg" not in page
 
 
 @pytest.mark.parametrize(
-    ("given_state", "database_line"),
+    ("given_state", "database_line", "capture_shown"),
     [
-        pytest.param(None, False, id="no-state"),
-        pytest.param(state(has_runs=False, chart=[]), True, id="no-runs"),
+        pytest.param(None, False, False, id="no-state"),
+        pytest.param(state(has_runs=False, chart=[]), True, False, id="no-runs"),
+        # Capture can run before any run is recorded: it is shown, with its chart.
+        pytest.param(
+            state(has_runs=False, chart=[], capture=capture(), capture_chart=[capture_point()]),
+            True,
+            True,
+            id="no-runs-capture",
+        ),
     ],
 )
-def test_the_empty_state(given_state, database_line: bool) -> None:
+def test_the_empty_state(given_state, database_line: bool, capture_shown: bool) -> None:
     page = render_page(given_state, "mongo_default", None)
 
     assert '<p class="empty">No runs recorded in this database yet.' in page
-    assert '<table id="collections">' not in page
+    assert 'id="collections"' not in page
     assert ("database <code>app</code>" in page) is database_line
+    assert ('id="capture"' in page) is capture_shown
+    assert ('<svg id="capture-chart"' in page) is capture_shown
+    assert '<svg id="chart"' not in page
 
 
 def test_the_state_is_shown() -> None:
     page = render_page(state(database="app<2>"), "mongo_default", None)
 
-    assert '<table id="collections">' in page
+    assert '<div class="cards" id="collections">' in page
+    assert '<section class="card capture" id="capture">' in page
     assert '<svg id="chart"' in page
     assert "Mongo connection <code>mongo_default</code> · database <code>app&lt;2&gt;</code>" in page
     assert "No runs recorded" not in page
+    # Blocks that wrap, not a table as wide as its columns.
+    assert "<table" not in page
 
 
 # --- _lag and _cell ------------------------------------------------------------------------------
@@ -212,21 +286,43 @@ def test_run_link(dag_id: str, run_id: str, href: str, text: str) -> None:
     assert link == f'<a href="{href}" target="_top">{text}</a>'
 
 
-def test_the_table_links_the_last_run_and_the_last_verify() -> None:
+def test_the_card_links_the_last_run_and_the_last_verify() -> None:
     verify = last_run("manual__v", dag_id="firestore_to_mongo_verify", depth="full", differences=0)
     del verify["mode"]
     page = render_page(state([collection(last_verify=verify)]), "mongo_default", None)
 
-    (cells,) = rows_of(page)
-    assert cells[1] == '<a href="../dags/firestore_to_mongo/runs/scheduled__1" target="_top">scheduled__1</a>'
-    assert cells[16] == (
-        '<a href="../dags/firestore_to_mongo_verify/runs/manual__v" target="_top">manual__v</a>'
-        "<br>2026-11-29 09:00:00 UTC"
+    card = cards_of(page)["users"]
+    assert card["run"]["last run"] == (
+        '<a href="../dags/firestore_to_mongo/runs/scheduled__1" target="_top">scheduled__1</a>'
     )
-    assert all('href="/' not in cell and "://" not in cell for cell in cells)
+    assert card["verify"]["last verify"] == (
+        '<a href="../dags/firestore_to_mongo_verify/runs/manual__v" target="_top">manual__v</a>'
+    )
+    assert card["verify"]["ended"] == "2026-11-29 09:00:00 UTC"
+    assert 'href="/' not in page
+    assert "://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
-# --- the collections table -------------------------------------------------------------------------
+# --- the collections' cards ------------------------------------------------------------------------
+
+
+RUN_FACTS = {
+    "last run": '<a href="../dags/firestore_to_mongo/runs/scheduled__1" target="_top">scheduled__1</a>',
+    "mode": "incremental",
+    "status": "ok",
+    "ended": "2026-11-29 09:00:00 UTC",
+    "watermark": "2026-11-29 08:00:00 UTC",
+    "lag": "1 h 0 min",
+    "invisible to incremental": "-",
+}
+NEVER_VERIFIED = {
+    "last verify": "never (DAG <code>firestore_to_mongo_verify</code>)",
+    "ended": "-",
+    "depth": "-",
+    "status": "-",
+    "differences": "-",
+}
+NEVER_CAPTURED = "Never ran (DAG <code>firestore_to_mongo_capture</code>)."
 
 
 @pytest.mark.parametrize(
@@ -235,54 +331,113 @@ def test_the_table_links_the_last_run_and_the_last_verify() -> None:
         pytest.param(
             collection(),
             {
-                0: "users",
-                2: "incremental",
-                3: "2026-11-29 09:00:00 UTC",
-                4: "ok",
-                5: "2026-11-29 08:00:00 UTC",
-                6: "1 h 0 min",
-                7: "1,200",
-                13: "6",
-                15: "-",
-                16: "never (DAG <code>firestore_to_mongo_verify</code>)",
-                17: "-",
-                19: "-",
+                "run": RUN_FACTS,
+                "figures": {
+                    "read": "1,200",
+                    "inserted": "1",
+                    "updated": "2",
+                    "unchanged": "3",
+                    "skipped": "4",
+                    "failed": "5",
+                    "gone": "6",
+                    "deleted": "7",
+                },
+                "verify": NEVER_VERIFIED,
+                "capture": NEVER_CAPTURED,
             },
-            id="run-never-verified",
+            id="run-never-verified-never-captured",
         ),
         pytest.param(
             collection(last_run=last_run(dry_run=True, mode="full")),
-            {2: "full (dry run)"},
+            {"run": RUN_FACTS | {"mode": "full (dry run)"}},
             id="dry-run",
         ),
         pytest.param(
             collection(last_run=None, figures=None, watermark=None, lag_seconds=None, without_cursor=None),
-            {1: "never", 2: "-", 3: "-", 4: "-", 5: "-", 6: "-", **dict.fromkeys(range(7, 16), "-")},
+            {
+                "run": dict.fromkeys(RUN_FACTS, "-") | {"last run": "never"},
+                "figures": dict.fromkeys(
+                    ("read", "inserted", "updated", "unchanged", "skipped", "failed", "gone", "deleted"), "-"
+                ),
+            },
             id="never-run",
         ),
-        pytest.param(collection(without_cursor=7), {15: "7"}, id="incremental-gap"),
+        pytest.param(
+            collection(without_cursor=7), {"run": RUN_FACTS | {"invisible to incremental": "7"}}, id="gap"
+        ),
         pytest.param(
             collection(last_verify=last_run("v", depth="sample", status="differences", differences=1234)),
-            {17: "sample", 18: "differences", 19: "1,234"},
+            {
+                "verify": {
+                    "last verify": '<a href="../dags/firestore_to_mongo/runs/v" target="_top">v</a>',
+                    "ended": "2026-11-29 09:00:00 UTC",
+                    "depth": "sample",
+                    "status": "differences",
+                    "differences": "1,234",
+                }
+            },
             id="verified",
         ),
         # A collection task that crashed leaves a row without a mode (report.missing_report).
         pytest.param(
-            collection(last_run=last_run(mode=None, status="failed")), {2: "-", 4: "failed"}, id="no-mode"
+            collection(last_run=last_run(mode=None, status="failed")),
+            {"run": RUN_FACTS | {"mode": "-", "status": "failed"}},
+            id="no-mode",
         ),
         pytest.param(
             collection(last_run=last_run(mode=None, status="failed", dry_run=True)),
-            {2: "-", 4: "failed"},
+            {"run": RUN_FACTS | {"mode": "-", "status": "failed"}},
             id="no-mode-dry-run",
+        ),
+        pytest.param(
+            collection(capture=collection_capture()),
+            {
+                "capture": {
+                    "state": "running",
+                    "lag p50": "0.4 s",
+                    "lag p95": "1.5 s",
+                    "lag max": "1 min",
+                    "checkpoint": "-",
+                    "last change": "2026-11-30 11:59:30 UTC",
+                },
+                "capture-figures": {
+                    "seen": "1,200",
+                    "inserted": "1",
+                    "updated": "2",
+                    "unchanged": "3",
+                    "deleted": "4",
+                    "failed": "0",
+                },
+            },
+            id="captured",
+        ),
+        pytest.param(
+            collection(capture=collection_capture(state="stopped") | dict.fromkeys(CAPTURE_FIGURES)),
+            {"capture-figures": dict.fromkeys(CAPTURE_FIGURES, "-")},
+            id="captured-nothing-yet",
         ),
     ],
 )
-def test_collection_row(item: dict, expected: dict[int, str]) -> None:
+def test_collection_card(item: dict, expected: dict[str, dict[str, str] | str]) -> None:
     page = render_page(state([item]), "mongo_default", None)
 
-    (cells,) = rows_of(page)
-    assert len(cells) == len(headings_of(page)) == 20
-    assert {index: cells[index] for index in expected} == expected
+    (card,) = cards_of(page).values()
+    assert {part: card[part] for part in expected} == expected
+
+
+def test_a_card_per_collection_in_order() -> None:
+    page = render_page(state([collection(name) for name in ("users", "messages", "<b>")]), "m", None)
+
+    assert list(cards_of(page)) == ["users", "messages", "&lt;b&gt;"]
+    assert "<h2>&lt;b&gt;</h2>" in page
+
+
+def test_each_card_shows_the_captures_checkpoint() -> None:
+    page = render_page(
+        state([collection(capture=collection_capture())], capture=capture()), "mongo_default", None
+    )
+
+    assert cards_of(page)["users"]["capture"]["checkpoint"] == "2026-11-30 11:59:55 UTC"
 
 
 @pytest.fixture
@@ -299,9 +454,9 @@ def test_a_run_whose_collection_task_crashed_renders(crashed_state: dict) -> Non
     """From the summary's row for a crashed task, through the stored record and the state."""
     page = render_page(crashed_state, "mongo_default", None)
 
-    users = next(cells for cells in rows_of(page) if cells[0] == "users")
-    assert users[2] == "-"
-    assert users[4] == "failed"
+    users = cards_of(page)["users"]["run"]
+    assert users["mode"] == "-"
+    assert users["status"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -312,11 +467,112 @@ def test_a_run_whose_collection_task_crashed_renders(crashed_state: dict) -> Non
         pytest.param('x" onmouseover="y', "x&quot; onmouseover=&quot;y", id="escaped"),
     ],
 )
-def test_the_status_cell_has_its_class(status: str, css_class: str) -> None:
-    page = render_page(state([collection(last_run=last_run(status=status))]), "mongo_default", None)
+@pytest.mark.parametrize("where", ["run", "verify", "capture"])
+def test_a_status_has_its_class(status: str, css_class: str, where: str) -> None:
+    item = {
+        "run": collection(last_run=last_run(status=status)),
+        "verify": collection(last_verify=last_run(status=status, depth="full", differences=0)),
+        "capture": collection(capture=collection_capture(state=status)),
+    }[where]
+    page = render_page(state([item], capture=capture(state=status)), "mongo_default", None)
 
-    assert f'<td class="text {css_class}">' in page
+    assert f'<dd class="{css_class}">' in page
     assert 'onmouseover="' not in page
+
+
+# --- change capture --------------------------------------------------------------------------------
+
+CAPTURE_FACTS = {
+    "state": "running",
+    "checkpoint": "2026-11-30 11:59:55 UTC",
+    "checkpoint lag": "4.6 s",
+    "documents received": "12,345",
+    "resets": "1",
+    "lag p50": "0.4 s",
+    "lag p95": "12 s",
+    "lag max": "1 h 0 min",
+    "last heartbeat": "2026-11-30 11:59:50 UTC",
+    "journal since": "2026-11-30 10:00:00 UTC",
+    "run": '<a href="../dags/firestore_to_mongo_capture/runs/manual__capture" target="_top">manual__capture</a>',
+}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param(capture(), CAPTURE_FACTS, id="running"),
+        pytest.param(capture(state="stopped"), CAPTURE_FACTS | {"state": "stopped"}, id="stopped"),
+        pytest.param(
+            capture(
+                run_id=None,
+                dag_id=None,
+                heartbeat_at=None,
+                checkpoint=None,
+                checkpoint_lag_seconds=None,
+                documents=None,
+                resets=None,
+                lag=None,
+                journal_since=None,
+                state=None,
+            ),
+            dict.fromkeys(CAPTURE_FACTS, "-"),
+            id="all-unknown",
+        ),
+        pytest.param(
+            capture(run_id=EVIL, dag_id="dag/<x>"),
+            CAPTURE_FACTS
+            | {
+                "run": '<a href="../dags/dag%2F%3Cx%3E/runs/%3Cscript%3Ealert%28%27x%27%29%3C%2Fscript%3E%26%22" '
+                'target="_top">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;</a>'
+            },
+            id="hostile-run-id",
+        ),
+        pytest.param(
+            capture(documents=EVIL, lag={"p95": EVIL}),
+            CAPTURE_FACTS
+            | {
+                "documents received": "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;",
+                "lag p50": "-",
+                "lag p95": "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;",
+                "lag max": "-",
+            },
+            id="hostile-figures",
+        ),
+    ],
+)
+def test_the_capture_block(given: dict, expected: dict[str, str]) -> None:
+    page = render_page(state(capture=given), "mongo_default", None)
+
+    block = capture_block_of(page)
+    assert facts_of(block) == {"capture": expected}
+    assert page.index('id="capture"') < page.index('id="collections"')
+    assert "<script" not in page
+
+
+def test_a_capture_that_never_ran() -> None:
+    page = render_page(state(capture=None), "mongo_default", None)
+
+    assert capture_block_of(page).endswith(f"<h2>Change capture</h2><p>{NEVER_CAPTURED}</p>")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        pytest.param(None, "-", id="none"),
+        pytest.param(0, "0.0 s", id="zero"),
+        pytest.param(0.44, "0.4 s", id="under-a-second"),
+        pytest.param(9.94, "9.9 s", id="tenths-under-ten"),
+        pytest.param(10, "10 s", id="ten"),
+        pytest.param(59.4, "59 s", id="under-a-minute"),
+        pytest.param(60, "1 min", id="a-minute"),
+        pytest.param(3600, "1 h 0 min", id="an-hour"),
+        pytest.param(-2.5, "-2.5 s", id="ahead"),
+        pytest.param(True, "yes", id="not-a-number"),
+        pytest.param("<b>", "&lt;b&gt;", id="text-escaped"),
+    ],
+)
+def test_seconds(seconds, shown: str) -> None:
+    assert _seconds(seconds) == shown
 
 
 @pytest.mark.parametrize(
@@ -396,9 +652,11 @@ def test_the_chart_has_a_bar_per_run_and_a_line(points: int) -> None:
 
 def test_no_points_no_chart() -> None:
     assert _chart([]) == ""
-    page = render_page(state(chart=[]), "mongo_default", None)
+    assert _capture_chart([]) == ""
+    page = render_page(state(chart=[], capture_chart=[]), "mongo_default", None)
     assert "<svg" not in page
-    assert "<h2>" not in page
+    assert "<figure>" not in page
+    assert 'class="cards charts"' not in page
 
 
 @pytest.mark.parametrize(
@@ -441,6 +699,73 @@ def test_a_bars_title_is_escaped() -> None:
     )
 
 
+# --- the capture chart ----------------------------------------------------------------------------
+
+
+def polylines(chart: str, key: str) -> list[list[tuple[float, float]]]:
+    found = re.findall(rf'<polyline class="{key}" points="([^"]*)"', chart)
+    return [[tuple(map(float, pair.split(","))) for pair in line.split()] for line in found]
+
+
+def test_the_capture_chart_draws_p95_and_max_over_time() -> None:
+    chart = _capture_chart(
+        [capture_point(0, 1.0, 4.0), capture_point(1, 2.0, 8.0), capture_point(3, 0.0, 2.0)]
+    )
+
+    assert chart.startswith("<h2>Capture lag over time</h2>")
+    assert '<svg id="capture-chart"' in chart
+    # x by time: minute 1 is a third of the way from minute 0 to minute 3; y scaled to the
+    # largest lag (8 s at the top, 40; 0 s on the axis, 180).
+    assert polylines(chart, "lag_p95") == [[(40.0, 162.5), (253.3, 145.0), (680.0, 180.0)]]
+    assert polylines(chart, "lag_max") == [[(40.0, 110.0), (253.3, 40.0), (680.0, 145.0)]]
+    assert "(top 8.0 s)" in chart
+    assert "2026-11-30 11:00:00 UTC</text>" in chart
+    assert "2026-11-30 11:03:00 UTC</text>" in chart
+
+
+@pytest.mark.parametrize(
+    ("points", "p95_lines", "p95_dots"),
+    [
+        pytest.param([capture_point(0)], 0, 1, id="one-record-a-dot"),
+        pytest.param([capture_point(minute) for minute in range(5)], 1, 0, id="one-line"),
+        pytest.param(
+            [
+                capture_point(0),
+                capture_point(1),
+                capture_point(2, lag_p95=None),
+                capture_point(3),
+                capture_point(4),
+            ],
+            2,
+            0,
+            id="broken-where-unknown",
+        ),
+        pytest.param(
+            [capture_point(0, lag_p95=None), capture_point(1), capture_point(2, lag_p95=EVIL)],
+            0,
+            1,
+            id="not-numbers-are-unknown",
+        ),
+        pytest.param([capture_point(0, None, None), capture_point(1, None, None)], 0, 0, id="all-unknown"),
+    ],
+)
+def test_the_capture_chart_lines(points: list[dict], p95_lines: int, p95_dots: int) -> None:
+    chart = _capture_chart(points)
+
+    assert len(polylines(chart, "lag_p95")) == p95_lines
+    assert chart.count('<circle class="lag_p95"') == p95_dots
+
+
+def test_the_capture_chart_skips_records_without_a_time() -> None:
+    points = [capture_point(0), {"at": None, "lag_p95": 5.0}, {"at": EVIL, "lag_max": 9.0}, capture_point(2)]
+
+    chart = _capture_chart(points)
+
+    assert polylines(chart, "lag_p95") == [[(40.0, 110.0), (680.0, 110.0)]]
+    assert "&lt;script" not in chart
+    assert _capture_chart([{"at": EVIL}]) == ""
+
+
 # --- no script -----------------------------------------------------------------------------------------
 
 
@@ -462,10 +787,23 @@ RENDERINGS = {
                     last_verify=last_run(
                         EVIL, dag_id=EVIL, depth=EVIL, status=EVIL, ended_at=EVIL, differences=EVIL
                     ),
+                    capture=dict.fromkeys(collection_capture(), EVIL),
                 )
             ],
             [point(EVIL), point(EVIL)],
             database=EVIL,
+            capture=capture(
+                state=EVIL,
+                run_id=EVIL,
+                dag_id=EVIL,
+                heartbeat_at=EVIL,
+                checkpoint=EVIL,
+                documents=EVIL,
+                resets=EVIL,
+                lag=dict.fromkeys(("p50", "p95", "max"), EVIL),
+                journal_since=EVIL,
+            ),
+            capture_chart=[capture_point(0, EVIL, EVIL), {"at": EVIL}],
         ),
         EVIL,
         EVIL,

@@ -1,6 +1,6 @@
 """Tests for include.firestore_to_mongo.ui.state: `load_state`, how the sync stands per
-collection from the runs' records and the watermarks alone (on the wire server, or
-TEST_MONGODB_URI)."""
+collection from the runs' records, the watermarks and change capture's status and figures
+alone (on the wire server, or TEST_MONGODB_URI)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.migrate.report import missing_report
+from include.firestore_to_mongo.target.capture_state import CaptureState
 from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY, run_record
 from include.firestore_to_mongo.target.run_state import WATERMARKS
-from include.firestore_to_mongo.ui.state import CHART_RUNS, load_state
+from include.firestore_to_mongo.ui.state import CAPTURE_CHART_POINTS, CHART_RUNS, load_state
 
 # More runs of other collections than any look-back would cover.
 LOOK_BACK = 120
@@ -270,6 +271,7 @@ def test_a_collection_never_run_has_no_figures(mongo_db) -> None:
         "failed_examples": [],
         "without_cursor": None,
         "last_verify": None,
+        "capture": None,
     }
 
 
@@ -485,7 +487,15 @@ def test_an_empty_database(mongo_db) -> None:
 
     state = load_state(mongo_db, NOW)
 
-    assert set(state) == {"database", "generated_at", "has_runs", "collections", "chart"}
+    assert set(state) == {
+        "database",
+        "generated_at",
+        "has_runs",
+        "collections",
+        "chart",
+        "capture",
+        "capture_chart",
+    }
     assert state["database"] == mongo_db.name
     assert state["generated_at"] == "2026-11-30T12:00:00+00:00"
     assert state["has_runs"] is False
@@ -501,3 +511,217 @@ def test_now_defaults_to_the_current_time(mongo_db) -> None:
 
     assert abs(datetime.fromisoformat(state["generated_at"]) - datetime.now(UTC)) < timedelta(seconds=10)
     assert 3600 <= by_name(state)["users"]["lag_seconds"] < 3610
+
+
+# --- change capture ------------------------------------------------------------------------------
+
+
+def capture_status(**changes) -> dict:
+    """A capture's status document as capture writes it (datetimes as the driver returns them)."""
+    return {
+        "state": "running",
+        "run_id": "manual__capture",
+        "dag_id": "firestore_to_mongo_capture",
+        "started_at": NOW - timedelta(hours=2),
+        "heartbeat_at": NOW - timedelta(seconds=10),
+        "checkpoint": NOW - timedelta(seconds=4, milliseconds=250),
+        "checkpoint_saved_at": NOW - timedelta(seconds=4),
+        "journal_since": NOW - timedelta(hours=2),
+        "documents": 1234,
+        "resets": 1,
+        "lag": {"p50": 0.4, "p95": 1.5, "max": 9.25},
+        "collections": {
+            "users": {
+                "seen": 10,
+                "inserted": 1,
+                "updated": 2,
+                "unchanged": 3,
+                "deleted": 4,
+                "failed": 0,
+                "lag_p50": 0.3,
+                "lag_p95": 1.2,
+                "lag_max": 2.0,
+                "last_change_at": NOW - timedelta(seconds=30),
+            }
+        },
+    } | changes
+
+
+def test_without_capture_there_is_nothing_to_show(mongo_db) -> None:
+    add(mongo_db, MIGRATION, "r1", 0, [row("users")])
+
+    state = load_state(mongo_db, NOW)
+
+    assert state["capture"] is None
+    assert state["capture_chart"] == []
+    assert all(item["capture"] is None for item in state["collections"])
+
+
+def test_the_captures_summary(mongo_db) -> None:
+    CaptureState(mongo_db).update_status(capture_status())
+
+    assert load_state(mongo_db, NOW)["capture"] == {
+        "state": "running",
+        "run_id": "manual__capture",
+        "dag_id": "firestore_to_mongo_capture",
+        "heartbeat_at": "2026-11-30T11:59:50+00:00",
+        "checkpoint": "2026-11-30T11:59:55.750000+00:00",
+        "checkpoint_lag_seconds": 4.2,
+        "documents": 1234,
+        "resets": 1,
+        "lag": {"p50": 0.4, "p95": 1.5, "max": 9.25},
+        "journal_since": "2026-11-30T10:00:00+00:00",
+    }
+
+
+def test_each_collections_capture_figures(mongo_db) -> None:
+    CaptureState(mongo_db).update_status(capture_status())
+
+    collections = by_name(load_state(mongo_db, NOW))
+
+    assert collections["users"]["capture"] == {
+        "state": "running",
+        "lag_p50": 0.3,
+        "lag_p95": 1.2,
+        "lag_max": 2.0,
+        "seen": 10,
+        "inserted": 1,
+        "updated": 2,
+        "unchanged": 3,
+        "deleted": 4,
+        "failed": 0,
+        "last_change_at": "2026-11-30T11:59:30+00:00",
+    }
+    # A collection capture has seen nothing of yet: its state, no figures.
+    assert collections["messages"]["capture"] == {"state": "running"} | dict.fromkeys(
+        ("lag_p50", "lag_p95", "lag_max", "seen", "inserted", "updated", "unchanged", "deleted", "failed"),
+        None,
+    ) | {"last_change_at": None}
+
+
+@pytest.mark.parametrize(
+    ("stored", "heartbeat", "shown"),
+    [
+        pytest.param("running", NOW - timedelta(seconds=10), "running", id="running"),
+        pytest.param("waiting", NOW - timedelta(seconds=120), "waiting", id="waiting-at-the-limit"),
+        pytest.param("yielded", NOW - timedelta(seconds=30), "yielded", id="yielded"),
+        pytest.param("running", NOW - timedelta(seconds=121), "stopped", id="stale-heartbeat"),
+        pytest.param("waiting", NOW - timedelta(days=3), "stopped", id="long-gone"),
+        pytest.param("running", None, "stopped", id="no-heartbeat"),
+        pytest.param("running", "yesterday", "stopped", id="heartbeat-not-a-datetime"),
+        pytest.param("running", NOW + timedelta(seconds=5), "running", id="heartbeat-ahead-of-now"),
+        pytest.param("running", datetime(2026, 11, 30, 11, 59, 30), "running", id="naive-is-utc"),
+        pytest.param("stopped", NOW - timedelta(seconds=5), "stopped", id="stopped"),
+        pytest.param("failed", NOW - timedelta(seconds=5), "failed", id="failed"),
+        # A failed capture stops sending heartbeats: it stays failed, not merely stopped.
+        pytest.param("failed", NOW - timedelta(hours=1), "failed", id="failed-stays-failed"),
+        pytest.param(None, NOW - timedelta(seconds=5), None, id="no-state-yet"),
+    ],
+)
+def test_the_state_shown(mongo_db, stored, heartbeat, shown) -> None:
+    CaptureState(mongo_db).update_status(capture_status(state=stored, heartbeat_at=heartbeat))
+
+    state = load_state(mongo_db, NOW)
+
+    assert state["capture"]["state"] == shown
+    assert {item["capture"]["state"] for item in state["collections"]} == {shown}
+
+
+def test_a_capture_that_only_saved_a_checkpoint(mongo_db) -> None:
+    """Every field may be missing: here only what `save_checkpoint` and
+    `set_journal_since` write."""
+    capture = CaptureState(mongo_db)
+    capture.save_checkpoint(NOW - timedelta(minutes=2), "manual__c")
+    capture.set_journal_since(NOW - timedelta(hours=1))
+
+    state = load_state(mongo_db, NOW)
+
+    assert state["capture"] == {
+        "state": "stopped",
+        "run_id": "manual__c",
+        "dag_id": "firestore_to_mongo_capture",
+        "heartbeat_at": None,
+        "checkpoint": "2026-11-30T11:58:00+00:00",
+        "checkpoint_lag_seconds": 120.0,
+        "documents": None,
+        "resets": None,
+        "lag": None,
+        "journal_since": "2026-11-30T11:00:00+00:00",
+    }
+    assert by_name(state)["users"]["capture"]["seen"] is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"lag": "fast", "collections": ["users"]}, id="not-mappings"),
+        pytest.param({"collections": {"users": 7}}, id="a-collection-not-a-mapping"),
+        pytest.param({"checkpoint": "now", "journal_since": 0}, id="datetimes-not-datetimes"),
+        pytest.param({"lag": {"p95": 1.0}}, id="part-of-the-lag"),
+    ],
+)
+def test_a_status_written_wrong_still_loads(mongo_db, changes) -> None:
+    CaptureState(mongo_db).update_status(capture_status(**changes))
+
+    state = load_state(mongo_db, NOW)
+
+    assert state["capture"]["state"] == "running"
+    assert by_name(state)["messages"]["capture"]["seen"] is None
+
+
+def figures_record(at: datetime, **changes) -> dict:
+    return {
+        "at": at,
+        "run_id": "manual__capture",
+        "checkpoint": at - timedelta(seconds=3),
+        "collections": {},
+        "documents": 5,
+        "resets": 0,
+        "lag": {"p50": 0.5, "p95": 1.5, "max": 4.0},
+    } | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "point"),
+    [
+        pytest.param(
+            {},
+            {"lag_p95": 1.5, "lag_max": 4.0, "checkpoint_lag_seconds": 3.0},
+            id="figures",
+        ),
+        pytest.param(
+            {"lag": {"p50": 0.1}, "checkpoint": None},
+            {"lag_p95": None, "lag_max": None, "checkpoint_lag_seconds": None},
+            id="figures-missing",
+        ),
+        pytest.param(
+            {"lag": None, "checkpoint": NOW - timedelta(minutes=1, milliseconds=40)},
+            {"lag_p95": None, "lag_max": None, "checkpoint_lag_seconds": 60.0},
+            id="no-lag",
+        ),
+    ],
+)
+def test_capture_chart_point(mongo_db, changes: dict, point: dict) -> None:
+    CaptureState(mongo_db).append_figures(figures_record(NOW, **changes))
+
+    assert load_state(mongo_db, NOW)["capture_chart"] == [{"at": "2026-11-30T12:00:00+00:00"} | point]
+
+
+@pytest.mark.parametrize(
+    ("records", "charted"),
+    [
+        pytest.param(0, [], id="none"),
+        pytest.param(1, [0], id="one"),
+        pytest.param(3, [0, 1, 2], id="oldest-first"),
+        pytest.param(CAPTURE_CHART_POINTS + 5, list(range(5, CAPTURE_CHART_POINTS + 5)), id="the-last-hour"),
+    ],
+)
+def test_capture_chart_has_the_last_records_oldest_first(mongo_db, records: int, charted: list[int]) -> None:
+    capture = CaptureState(mongo_db)
+    order = list(range(records))
+    for number in order[1::2] + order[::2]:  # recorded out of order
+        capture.append_figures(figures_record(NOW + timedelta(seconds=30 * number)))
+
+    assert [point["at"] for point in load_state(mongo_db, NOW)["capture_chart"]] == [
+        (NOW + timedelta(seconds=30 * number)).isoformat() for number in charted
+    ]
