@@ -19,6 +19,13 @@ documents (one read per source document). `full` (default): also every document'
 content, with BSON types (`2` ≠ `2.0`). `sample_size` compares only that many
 documents per collection, spread over it: reported as `sampled`, never `verified`.
 
+**Changed since.** `changed_since` (an ISO 8601 time) compares only the documents
+change capture journaled since then, read by path (one read each), plus one count
+per collection; a journaled path whose document is gone must not have its key in
+MongoDB (else `extra`). One partition per collection. It needs capture's change
+journal to reach back that far (else the plan fails, naming both times), and depth
+`keys` or `full` without a sample. A clean collection reads `verified since <time>`.
+
 **Repair.** `repair` writes the mapped source document for every missing or
 different one, with the migration's writer (keys the source lost go too), and
 checks it again; `prune` also deletes the extra ones.

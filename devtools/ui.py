@@ -1,6 +1,7 @@
 """`make ui` and `make ui-down`: the whole product in a browser, on this machine.
 
-    python -m devtools.ui up     # emulator, Mongo, sample data, `airflow standalone`; prints the URL
+    python -m devtools.ui up     # emulator, Mongo, sample data, `airflow standalone`, change capture;
+                                 # prints the URL, the servers' addresses and how to try capture
     python -m devtools.ui down   # stops what `up` started
 
 The same stack serves the browser test (tests/devtools/test_ui_browser.py).
@@ -12,12 +13,15 @@ import contextlib
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devtools.servers import (
     airflow_environment,
@@ -32,19 +36,48 @@ UI = ROOT / ".ui"
 PROJECT = "demo-project"
 DATABASE = "app"
 USER = "admin"
+CAPTURE_DAG_ID = "firestore_to_mongo_capture"
+# `make ui`'s own ports (the demo's are 8686 and 27027), fixed so that the commands the
+# README shows work as they are; the browser test takes free ones.
+UI_PORT = int(os.environ.get("UI_PORT", "8080"))
+UI_FIRESTORE_PORT = int(os.environ.get("UI_FIRESTORE_PORT", "8687"))
+UI_MONGO_PORT = int(os.environ.get("UI_MONGO_PORT", "27028"))
 
 
 @dataclass
 class Stack:
-    """The running stack: where Airflow serves, how to log in, and the processes to stop."""
+    """The running stack: where Airflow serves, how to log in, the servers' addresses and
+    the processes to stop."""
 
     directory: Path
     url: str
     password: str
+    firestore: str  # the emulator's host:port, for FIRESTORE_EMULATOR_HOST
+    mongo_uri: str
     processes: list[subprocess.Popen] = field(default_factory=list)
+    _token: str | None = field(default=None, repr=False)
+
+    def api(self, method: str, path: str, body: dict | None = None) -> Any:
+        """Airflow's REST API (`path` from /api/v2/…), as the stack's user."""
+        if self._token is None:
+            login = {"username": USER, "password": self.password}
+            self._token = _request(self.url, "POST", "/auth/token", login)["access_token"]
+        return _request(self.url, method, path, body, self._token)
 
     def stop(self) -> None:
         stop_all([process.pid for process in self.processes])
+
+
+def _request(base: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> Any:
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
 
 
 def stop_all(pids: list[int], timeout: float = 20) -> None:
@@ -79,15 +112,23 @@ def environment(directory: Path, airflow_port: int, firestore: str, mongo_port: 
         AIRFLOW__API__PORT=str(airflow_port),
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{airflow_port}",
         # Manual only: unpausing a scheduled DAG would start its latest interval's run at once.
+        # (Not the capture DAG's: its schedule is continuous, and unpausing it is how it starts.)
         FIRESTORE_TO_MONGO_SCHEDULE="none",
         # `airflow standalone` starts its components as `airflow …`, found on PATH.
         PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     )
 
 
-def start_stack(directory: Path, airflow_port: int | None = None, quiet: bool = True) -> Stack:
+def start_stack(
+    directory: Path,
+    airflow_port: int | None = None,
+    quiet: bool = True,
+    firestore_port: int | None = None,
+    mongo_port: int | None = None,
+) -> Stack:
     """Start the emulator, Mongo (in memory), seed the sample data, start `airflow standalone`
-    and wait until its API answers. Stops what it started if anything fails."""
+    and wait until its API answers (free ports for what isn't given). Change capture stays
+    off: `start_capture` turns it on. Stops what it started if anything fails."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
 
@@ -99,10 +140,10 @@ def start_stack(directory: Path, airflow_port: int | None = None, quiet: bool = 
     started: list[subprocess.Popen] = []
     try:
         say("Starting the Firestore emulator")
-        emulator = start_firestore_emulator(log_path=directory / "firestore.log")
+        emulator = start_firestore_emulator(firestore_port, log_path=directory / "firestore.log")
         started.append(emulator.process)
         say("Starting mongoeco (in memory)")
-        mongo = start_mongoeco(log_path=directory / "mongo.log")
+        mongo = start_mongoeco(mongo_port, log_path=directory / "mongo.log")
         started.append(mongo.process)
         env = environment(directory, airflow_port, emulator.address, mongo.port)
         with _emulator_host(emulator.address):
@@ -123,10 +164,50 @@ def start_stack(directory: Path, airflow_port: int | None = None, quiet: bool = 
         started.append(standalone)
         url = f"http://127.0.0.1:{airflow_port}"
         _wait_until_serving(url, standalone, directory / "airflow.log")
-        return Stack(directory, url, password, started)
+        return Stack(directory, url, password, emulator.address, mongo.uri, started)
     except BaseException:
         stop_all([process.pid for process in started])
         raise
+
+
+def start_capture(stack: Stack, timeout: float = 240) -> dict[str, Any]:
+    """Unpause the capture DAG, whose continuous schedule starts a run at once, and wait until
+    capture says it is running and has stored a checkpoint (its first start applies the whole
+    current set first); return its status (`_firestore_to_mongo_capture` in the database)."""
+    deadline = time.monotonic() + timeout
+    dag = f"/api/v2/dags/{CAPTURE_DAG_ID}"
+    while True:
+        try:
+            stack.api("PATCH", dag, {"is_paused": False})
+            break
+        except urllib.error.HTTPError as error:
+            # 404: the DAG processor hasn't parsed the DAG files yet.
+            if error.code != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(1)
+    status: dict[str, Any] = {}
+    while True:
+        status = capture_status(stack)
+        if status.get("state") == "running" and status.get("checkpoint"):
+            return status
+        failed = stack.api("GET", f"{dag}/dagRuns?state=failed&limit=1")["dag_runs"]
+        if failed or time.monotonic() > deadline:
+            what = f"run {failed[0]['dag_run_id']} failed" if failed else f"not running after {timeout:.0f} s"
+            raise RuntimeError(
+                f"change capture {what} (status: state {status.get('state')!r}, checkpoint "
+                f"{status.get('checkpoint')}); its task logs are under {stack.directory / 'airflow' / 'logs'}"
+            )
+        time.sleep(1)
+
+
+def capture_status(stack: Stack) -> dict[str, Any]:
+    """What capture last stored about itself ({} before its first start)."""
+    import pymongo
+
+    from include.firestore_to_mongo.target.capture_state import CaptureState
+
+    with pymongo.MongoClient(stack.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5_000) as client:
+        return CaptureState(client[DATABASE]).read_status() or {}
 
 
 @contextlib.contextmanager
@@ -173,26 +254,62 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout:
     raise RuntimeError(f"airflow standalone did not serve {url} within {timeout:.0f} s; see {log}")
 
 
+def _port_taken(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
 def up() -> int:
     down(quiet=True)
-    port = int(os.environ.get("UI_PORT", "8080"))
+    ports = {"UI_PORT": UI_PORT, "UI_FIRESTORE_PORT": UI_FIRESTORE_PORT, "UI_MONGO_PORT": UI_MONGO_PORT}
+    taken = [f"{port} ({name})" for name, port in ports.items() if _port_taken(port)]
+    if taken:
+        print(
+            f"make ui: something already answers on port {', '.join(taken)}: stop it, or pick "
+            "another port with that variable (UI_PORT=8090 make ui).",
+            file=sys.stderr,
+        )
+        return 1
     started = time.monotonic()
-    stack = start_stack(UI, port, quiet=False)
+    stack = start_stack(UI, UI_PORT, quiet=False, firestore_port=UI_FIRESTORE_PORT, mongo_port=UI_MONGO_PORT)
     (UI / "pids").write_text(" ".join(str(process.pid) for process in stack.processes))
+    step(f"Starting change capture: unpausing {CAPTURE_DAG_ID}")
+    try:
+        status = start_capture(stack)
+        capture = (
+            f"Change capture is running (checkpoint {status['checkpoint']:%Y-%m-%d %H:%M:%S} UTC): at its "
+            "first start it copied the sample data into MongoDB, and it applies every change "
+            "within seconds."
+        )
+        code = 0
+    except RuntimeError as error:
+        capture = f"Change capture did not start: {error}"
+        code = 1
+    mongo = f"mongodb://127.0.0.1:{UI_MONGO_PORT}/?directConnection=true"
     print(
         f"""
-Airflow is up in {time.monotonic() - started:.0f} s: {stack.url}
+Up in {time.monotonic() - started:.0f} s: Airflow at {stack.url}
 Log in as '{USER}' with password '{stack.password}' (kept in .ui/airflow/passwords.json).
+Firestore emulator: {stack.firestore} (project '{PROJECT}'); MongoDB: {mongo}, database '{DATABASE}'.
+
+{capture}
+Change a user in Firestore, then read it in MongoDB:
+  FIRESTORE_EMULATOR_HOST={stack.firestore} .venv/bin/python -c 'from google.cloud import firestore; \
+firestore.Client(project="{PROJECT}").document("users/user001").update({{"username": "renamed in Firestore"}})'
+  .venv/bin/python -c 'import pymongo; print(pymongo.MongoClient("{mongo}").{DATABASE}.users.find_one(\
+{{"user_id": "user001"}}, {{"_id": 0, "username": 1}}))'
 
 Then, in the UI:
+- "Firestore → MongoDB" in the navigation: the sync page, capture at the top, then per collection.
+- Dags → {CAPTURE_DAG_ID}: its runs, 10 minutes each; pause it to turn capture off.
 - Dags → firestore_to_mongo: unpause it (its schedule is off here, FIRESTORE_TO_MONGO_SCHEDULE=none,
   so unpausing starts nothing; with a schedule, unpausing starts the latest interval's run at once),
-  and trigger it: first with dry_run on, then with mode "full".
+  and trigger it: first with dry_run on, then with mode "full" (capture pauses its writes meanwhile).
 - Dags → firestore_to_mongo_verify: unpause and trigger it (depth full).
-- "Firestore → MongoDB" in the navigation: the sync page, per collection.
 Stop everything with `make ui-down`. Logs: .ui/airflow.log, .ui/firestore.log, .ui/mongo.log"""
     )
-    return 0
+    return code
 
 
 def down(quiet: bool = False) -> None:

@@ -61,4 +61,4 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-pytest_plugins = ["tests.backends"]
+pytest_plugins = ["tests.backends", "tests.capture_support"]

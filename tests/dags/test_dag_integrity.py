@@ -41,7 +41,12 @@ def any_dag(request, dagbag):
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dag_ids) == [DAG_ID, VERIFY_DAG_ID]
+    assert sorted(dagbag.dag_ids) == [
+        DAG_ID,
+        "firestore_to_mongo_capture",
+        "firestore_to_mongo_cutover",
+        VERIFY_DAG_ID,
+    ]
 
 
 def test_task_ids_and_dependencies(any_dag):
@@ -233,6 +238,7 @@ def test_verify_param_defaults(verify_dag):
     assert verify_dag.params.validate() == {
         "depth": "full",
         "sample_size": None,
+        "changed_since": None,
         "repair": False,
         "prune": False,
         "max_reported": 20,
@@ -263,6 +269,9 @@ def test_verify_shares_the_migration_params_it_names(dag, verify_dag):
         ("prune", 1),
         ("max_reported", -1),
         ("batch_size", 0),
+        ("changed_since", "yesterday"),
+        ("changed_since", "2026-11-01T10:00:00 CET"),
+        ("changed_since", 1_700_000_000),
     ],
 )
 def test_bad_verify_param_values_are_rejected(verify_dag, name, value):
@@ -283,6 +292,9 @@ def test_bad_verify_param_values_are_rejected(verify_dag, name, value):
         ("sample_size", 1),
         ("sample_size", 1_000_000),
         ("max_reported", 0),
+        ("changed_since", "2026-11-01T10:00:00Z"),
+        ("changed_since", "2026-11-01"),
+        ("changed_since", ""),
     ],
 )
 def test_good_verify_param_values_are_accepted(verify_dag, name, value):

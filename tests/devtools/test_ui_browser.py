@@ -1,22 +1,23 @@
 """The sync page inside the real Airflow UI, in a real browser: the stack `make ui` starts
-(devtools/ui.py: the emulator, mongoeco, the sample data, `airflow standalone`), a run
-triggered through the REST API, Debian's chromium driven by Playwright.
+(devtools/ui.py: the emulator, mongoeco, the sample data, `airflow standalone`, change
+capture), a run triggered through the REST API, a document edited in the emulator while
+capture runs, Debian's chromium driven by Playwright.
 
 `UPDATE_SCREENSHOT=1` also writes the screenshot to docs/sync-page.png (the README's).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 import urllib.parse
-import urllib.request
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from devtools.ui import USER, start_stack
+from devtools.ui import DATABASE, PROJECT, USER, Stack, capture_status, start_capture, start_stack
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -30,50 +31,93 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 CONF = {"mode": "full", "collections": ["users", "digital_twins"]}
+WIDTH = 1280
+# Tall enough for the screenshot to show the users card's capture figures.
+HEIGHT = 980
+# Every <dl data-part> of a block as {its dt: its dd}, the texts as shown.
+FACTS = """block => Object.fromEntries([...block.querySelectorAll('dl[data-part]')].map(dl => [
+    dl.dataset.part,
+    Object.fromEntries([...dl.querySelectorAll(':scope > div')].map(fact => [
+        fact.querySelector('dt').innerText.trim(), fact.querySelector('dd').innerText.trim()])),
+]))"""
+SCROLL = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 
 
-def api(base: str, method: str, path: str, body: dict | None = None, token: str | None = None):
-    request = urllib.request.Request(
-        base + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
-
-
-def run_to_the_end(base: str, token: str, conf: dict, timeout: float = 300) -> str:
+def run_to_the_end(stack: Stack, conf: dict, timeout: float = 300) -> str:
     """Unpause the migration DAG, trigger it with `conf`, wait for its end; return the run id."""
-    api(base, "PATCH", "/api/v2/dags/firestore_to_mongo", {"is_paused": False}, token)
-    run_id = api(
-        base, "POST", "/api/v2/dags/firestore_to_mongo/dagRuns", {"logical_date": None, "conf": conf}, token
+    stack.api("PATCH", "/api/v2/dags/firestore_to_mongo", {"is_paused": False})
+    run_id = stack.api(
+        "POST", "/api/v2/dags/firestore_to_mongo/dagRuns", {"logical_date": None, "conf": conf}
     )["dag_run_id"]
-    deadline = time.monotonic() + timeout
     path = f"/api/v2/dags/firestore_to_mongo/dagRuns/{urllib.parse.quote(run_id, safe='')}"
-    while (state := api(base, "GET", path, token=token)["state"]) not in ("success", "failed"):
-        assert time.monotonic() < deadline, f"run {run_id} still {state} after {timeout} s"
-        time.sleep(2)
+    state = wait_for(
+        lambda: (found := stack.api("GET", path)["state"]) in ("success", "failed") and found,
+        timeout,
+        f"run {run_id} to end",
+    )
     assert state == "success"
     return run_id
 
 
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 1.0) -> Any:
+    """Poll `check` until it returns something true (returned), or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"still waiting for {what} after {timeout:.0f} s"
+        time.sleep(every)
+    return found
+
+
+def rename_user(stack: Stack, user: str, username: str) -> None:
+    """Change a user's username in the stack's emulator, as the app would."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    from devtools.ui import _emulator_host
+
+    with _emulator_host(stack.firestore):
+        client = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+        client.document(f"users/{user}").update({"username": username})
+        client.close()
+
+
+def mongo_username(stack: Stack, user: str) -> str | None:
+    import pymongo
+
+    with pymongo.MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=5_000) as client:
+        found = client[DATABASE]["users"].find_one({"user_id": user}, {"username": 1})
+    return found and found.get("username")
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
-def test_the_sync_page_shows_a_run_inside_the_airflow_ui(tmp_path):
+def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(tmp_path):
     from playwright.sync_api import sync_playwright
 
     stack = start_stack(tmp_path / "stack")
     try:
-        token = api(stack.url, "POST", "/auth/token", {"username": USER, "password": stack.password})[
-            "access_token"
-        ]
-        run_id = run_to_the_end(stack.url, token, CONF)
+        run_id = run_to_the_end(stack, CONF)
+        # As `make ui` does; capture's first start reads the whole current set (conversations
+        # and messages too, which the run left out) before its first checkpoint.
+        status = start_capture(stack)
+        assert status["state"] == "running"
+        assert status["checkpoint"] is not None
+
+        # An edit in Firestore reaches MongoDB within seconds, and the figures capture stores
+        # every 30 s count it.
+        renamed = "user001, renamed while capture runs"
+        rename_user(stack, "user001", renamed)
+        wait_for(lambda: mongo_username(stack, "user001") == renamed, 60, "the new username in MongoDB")
+        wait_for(
+            lambda: ((capture_status(stack).get("collections") or {}).get("users") or {}).get("updated"),
+            90,
+            "capture's stored figures to count the update",
+            every=2,
+        )
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             try:
-                page = browser.new_page(viewport={"width": 1400, "height": 560})
+                page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
                 page.goto(stack.url)
                 # Airflow's own login page first: the page needs a signed-in user.
                 page.locator("input[name=username]").fill(USER)
@@ -83,22 +127,51 @@ def test_the_sync_page_shows_a_run_inside_the_airflow_ui(tmp_path):
                 # The navigation entry the plugin adds opens the page inside the UI.
                 page.get_by_role("link", name="Firestore → MongoDB").click()
                 page.wait_for_url(lambda url: url.endswith("/plugin/firestore-to-mongo"), timeout=60_000)
-                table = page.frame_locator("iframe").locator("table#collections")
-                table.wait_for(timeout=60_000)
-                rows = {
-                    cells[0]: cells
-                    for cells in (row.split("\t") for row in table.locator("tbody tr").all_inner_texts())
+                frame = page.frame_locator("iframe")
+                frame.locator("#collections section[data-collection='users']").wait_for(timeout=60_000)
+                capture = frame.locator("section#capture").evaluate(FACTS)
+                cards = {
+                    name: frame.locator(f"#collections section[data-collection='{name}']").evaluate(FACTS)
+                    for name in ("users", "digital_twins", "conversations", "messages")
                 }
+                run_link = frame.locator("section[data-collection='users'] dl[data-part='run'] a")
+                run_href = run_link.get_attribute("href")
+                capture_href = frame.locator("section#capture dl[data-part='capture'] a").get_attribute(
+                    "href"
+                )
+                framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
+                ui_scroll = page.evaluate(SCROLL)
                 screenshot = tmp_path / "sync-page.png"
                 page.screenshot(path=str(screenshot))
+
+                # The page on its own, at 1280 px: blocks that wrap, nothing to scroll sideways.
+                page.goto(f"{stack.url}/firestore-to-mongo/")
+                page.locator("#collections section[data-collection='users']").wait_for(timeout=30_000)
+                page_scroll = page.evaluate(SCROLL)
             finally:
                 browser.close()
 
         # The run's own figures: 10 users and 20 twins read and inserted, in full mode.
-        assert rows["users"][1:5] == [run_id, "full", rows["users"][3], "ok"]
-        assert rows["users"][7:9] == ["10", "10"]
-        assert rows["digital_twins"][7:9] == ["20", "20"]
-        assert rows["messages"][1] == "never"
+        users, twins = cards["users"], cards["digital_twins"]
+        assert users["run"]["last run"] == run_id
+        assert run_href.endswith(f"/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}")
+        assert (users["run"]["mode"], users["run"]["status"]) == ("full", "ok")
+        assert (users["figures"]["read"], users["figures"]["inserted"]) == ("10", "10")
+        assert (twins["figures"]["read"], twins["figures"]["inserted"]) == ("20", "20")
+        assert cards["messages"]["run"]["last run"] == "never"
+        # Capture: running, with a checkpoint, at the top and in each card; the edit counted.
+        assert capture["capture"]["state"] == "running"
+        assert capture["capture"]["checkpoint"].endswith(" UTC")
+        assert "firestore_to_mongo_capture" in capture["capture"]["run"]
+        assert "/dags/firestore_to_mongo_capture/runs/" in capture_href
+        assert users["capture"]["state"] == "running"
+        assert users["capture"]["checkpoint"].endswith(" UTC")
+        assert int(users["capture-figures"]["updated"].replace(",", "")) >= 1
+        assert users["capture"]["last change"].endswith(" UTC")
+        # No sideways scrolling at 1280 px: the UI around the page, the page in its frame, the page alone.
+        assert ui_scroll[0] <= WIDTH, ui_scroll
+        assert framed_scroll[0] <= framed_scroll[1], framed_scroll
+        assert page_scroll[0] <= WIDTH, page_scroll
         assert screenshot.stat().st_size > 10_000
         if os.environ.get("UPDATE_SCREENSHOT"):
             shutil.copy(screenshot, ROOT / "docs" / "sync-page.png")

@@ -10,6 +10,7 @@ from tests.conftest import ROOT
 
 DAG_ID = "firestore_to_mongo"
 VERIFY_DAG_ID = "firestore_to_mongo_verify"
+CUTOVER_DAG_ID = "firestore_to_mongo_cutover"
 
 
 @dataclass

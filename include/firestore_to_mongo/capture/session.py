@@ -71,6 +71,7 @@ class CaptureSession:
         holder: str,
         settings: SessionSettings,
         dag_id: str = "firestore_to_mongo_capture",
+        run_id: str | None = None,
         stop: threading.Event | None = None,
         stream_factory: Callable[..., ListenStream] = ListenStream,
     ) -> None:
@@ -79,6 +80,8 @@ class CaptureSession:
         self.holder = holder
         self.settings = settings
         self.dag_id = dag_id
+        # The Airflow run the sync page links to; the holder also names the try.
+        self.run_id = run_id or holder
         self.stop = stop or threading.Event()
         self.stream_factory = stream_factory
         self.state = CaptureState(database)
@@ -113,8 +116,11 @@ class CaptureSession:
     def _wait_for_turn(self, deadline: float) -> bool:
         while not self.lease.acquire():
             found = WriterTurns(self.database).read()
-            holders = sorted(set((found.get("holders") or {}).values())) or [found.get("capture_holder")]
-            log.info("waiting for %s to finish writing before capture resumes", ", ".join(map(str, holders)))
+            holders = sorted(set((found.get("holders") or {}).values()))
+            log.info(
+                "waiting for %s to finish writing before capture resumes",
+                ", ".join(holders) or found.get("capture_holder") or "a run that asked for its turn",
+            )
             self._status(WAITING)
             if time.monotonic() + self.settings.wait_poll_seconds > deadline or self.stop.is_set():
                 return False
@@ -130,6 +136,9 @@ class CaptureSession:
         last_log = last_renew = time.monotonic()
         documents = resets = 0
         journaled = False
+        served: datetime | None = None
+        last_sync_check = 0.0
+        restarts_asked: set[int] = set()
         self._status(RUNNING)
         try:
             while True:
@@ -170,8 +179,11 @@ class CaptureSession:
                         return YIELDED
                     documents, resets = documents + handler.documents, resets + handler.resets
                     handler.close()
-                    log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
-                    self.stop.wait(1.0)
+                    if id(stream) in restarts_asked:
+                        restarts_asked.discard(id(stream))
+                    else:
+                        log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
+                        self.stop.wait(1.0)
                     stream, handler, _ = self._open(events, resumed=self.checkpoint is not None)
                     resumed = resumed or self.checkpoint is not None
                 if pending and (
@@ -181,6 +193,21 @@ class CaptureSession:
                     if self._flush(applier, pending) == YIELDED:
                         return YIELDED
                     last_renew = time.monotonic()
+                if time.monotonic() - last_sync_check >= 1.0:
+                    last_sync_check = time.monotonic()
+                    asked = self.state.sync_requested()
+                    if (
+                        asked is not None
+                        and asked != served
+                        and (self.checkpoint is None or self.checkpoint < asked)
+                    ):
+                        # A consistent point at or after `asked` is wanted (the cut-over), and no
+                        # change may come to bring one: a new stream, resumed from the
+                        # checkpoint, reaches CURRENT at a read time after it opened.
+                        served = asked
+                        log.info("a sync point at %s was asked for: listening anew", asked.isoformat())
+                        restarts_asked.add(id(stream))
+                        stream.close()
                 if time.monotonic() - last_renew >= settings.lease_seconds / 4:
                     if not self.lease.renew():
                         return YIELDED
@@ -261,7 +288,8 @@ class CaptureSession:
         self.state.update_status(
             {
                 "state": state,
-                "run_id": self.holder,
+                "run_id": self.run_id,
+                "holder": self.holder,
                 "dag_id": self.dag_id,
                 "started_at": self.started_at,
                 "heartbeat_at": _now(),
@@ -273,7 +301,7 @@ class CaptureSession:
         log.info("capture figures:\n%s", self.figures.table(self.checkpoint))
         self._status(state)
         self.state.append_figures(
-            {"at": _now(), "run_id": self.holder, "checkpoint": self.checkpoint} | self.figures.as_dict()
+            {"at": _now(), "run_id": self.run_id, "checkpoint": self.checkpoint} | self.figures.as_dict()
         )
 
     def _end(self, outcome: str) -> dict[str, Any]:

@@ -28,6 +28,8 @@ def capture_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
             target.database.name,
             config.run_minutes,
         )
-        result = CaptureSession(client, target.database, holder, settings, dag_id=ti.dag_id).run()
+        result = CaptureSession(
+            client, target.database, holder, settings, dag_id=ti.dag_id, run_id=ti.run_id
+        ).run()
     log.info("capture ended: %s; checkpoint %s", result["outcome"], result["checkpoint"])
     return result

@@ -12,6 +12,7 @@ from typing import Any
 from include.firestore_to_mongo.contract.specs import SPECS, asset_alias_name
 from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
+from include.firestore_to_mongo.migrate.plan import STOOD_ASIDE
 from include.firestore_to_mongo.migrate.report import CollectionReport
 from include.firestore_to_mongo.run.tasks import config_for, partition_reports, run_key_of
 
@@ -26,6 +27,10 @@ def finish_collection_task(
 
     config = config_for(collection, params, RunConfig)
     spec = SPECS[collection]
+    if reason := ti.xcom_pull(task_ids=f"{collection}_plan", key=STOOD_ASIDE):
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(reason)
     work = ti.xcom_pull(task_ids=f"{collection}_plan") or []
     parts = partition_reports(ti, collection, len(work))
     report = combine_partitions(collection, config, work[0]["plan"] if work else None, parts)

@@ -13,9 +13,12 @@ from include.firestore_to_mongo.contract.specs import SPECS
 from include.firestore_to_mongo.contract.timestamps import isoformat_or_none
 from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.read_plan import describe, plan_read
-from include.firestore_to_mongo.run.tasks import config_for, run_key_of
+from include.firestore_to_mongo.run.tasks import config_for, current_dag_run, run_key_of
 
 log = logging.getLogger(__name__)
+
+# The XCom key under which the plan says why a scheduled run left the collection alone.
+STOOD_ASIDE = "stood_aside"
 
 
 def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list[dict[str, Any]]:
@@ -29,6 +32,11 @@ def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list
     spec = SPECS[collection]
     client, source = open_source(config.firestore_conn_id)
     with TargetSession(config) as target:
+        if reason := _stand_aside_for_capture(target.database, collection, ti):
+            # No partitions (their task is skipped); `<name>_done` skips with the reason.
+            log.info(reason)
+            ti.xcom_push(key=STOOD_ASIDE, value=reason)
+            return []
         stored = WatermarkStore(target.database).get(collection)
         if not config.dry_run:
             _forget_abandoned_runs(target.database, run_key_of(ti), collection)
@@ -62,6 +70,24 @@ def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list
         "source": source,
     }
     return [{"plan": shared, "partition": partition.to_dict()} for partition in partitions]
+
+
+def _stand_aside_for_capture(database, collection: str, ti) -> str | None:
+    """Why a scheduled run skips `collection`: change capture runs, and already keeps
+    MongoDB in sync; the run would only make it hand over its writer lease and fall
+    behind. A run triggered by hand goes ahead (capture waits for it)."""
+    from include.firestore_to_mongo.target.capture_state import CaptureState
+
+    run_type = str(getattr(current_dag_run(), "run_type", "") or "").lower()
+    if "scheduled" not in run_type:
+        return None
+    status = CaptureState(database).live_status()
+    if status is None:
+        return None
+    return (
+        f"{collection}: change capture ({status.get('run_id')}) is keeping MongoDB in sync, so this "
+        "scheduled run stands aside; trigger a run by hand to run one anyway"
+    )
 
 
 def _forget_abandoned_runs(database, run_key: str, collection: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
+from include.firestore_to_mongo.migrate.plan import STOOD_ASIDE
 from include.firestore_to_mongo.migrate.report import missing_report, render_notes, render_summary_table
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     rows = []
     for name in COLLECTION_NAMES:
         report = ti.xcom_pull(task_ids=f"{name}_done")
-        if name not in config.collections:
+        if name not in config.collections or ti.xcom_pull(task_ids=f"{name}_plan", key=STOOD_ASIDE):
+            # Left out of this run, or a scheduled run that stood aside for change capture.
             rows.append(missing_report(name, "skipped"))
         elif report is None:
             # The task ended without a report: it crashed, or its retries ran out.

@@ -39,3 +39,14 @@ def partition_reports(ti, collection: str, count: int) -> list[dict]:
     if isinstance(pulled, dict):  # one map index asked for, one value back
         pulled = [pulled]
     return [part for part in pulled or [] if part]
+
+
+def current_dag_run():
+    """The running task's DAG run (its type, when it was triggered and started), or None
+    outside a task. The task instance doesn't carry it; the task's context does."""
+    from airflow.sdk import get_current_context
+
+    try:
+        return get_current_context().get("dag_run")
+    except Exception:  # not inside a running task
+        return None

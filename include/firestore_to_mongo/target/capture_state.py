@@ -30,6 +30,8 @@ CAPTURE_FIGURES = "_firestore_to_mongo_capture_figures"
 CAPTURE_PATHS = "_firestore_to_mongo_capture_paths"
 STATUS_ID = "capture"
 KEEP_FIGURES = 2_880  # a day at one record every 30 s
+# A capture whose status is older than this is not running (it writes one every 30 s).
+LIVE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,14 @@ class CaptureState:
         forward as retention deletes old entries."""
         self.status.update_one({"_id": STATUS_ID}, {"$max": {"journal_since": value}}, upsert=True)
 
+    # Sync points: the cut-over asks for a consistent point at or after a time.
+    def request_sync(self, at: datetime) -> None:
+        self.status.update_one({"_id": STATUS_ID}, {"$max": {"sync_requested_at": at}}, upsert=True)
+
+    def sync_requested(self) -> datetime | None:
+        found = self.status.find_one({"_id": STATUS_ID}, {"sync_requested_at": 1})
+        return as_utc(found.get("sync_requested_at")) if found else None
+
     # The figures.
     def read_status(self) -> dict[str, Any] | None:
         return self.status.find_one({"_id": STATUS_ID})
@@ -95,6 +105,14 @@ class CaptureState:
         """The newest `limit` figure records, oldest first."""
         found = list(self.figures.find({}, {"_id": 0}).sort("at", DESCENDING).limit(limit))
         return found[::-1]
+
+    def live_status(self, at: datetime | None = None) -> dict[str, Any] | None:
+        """The status of a capture that is running (or waiting for its turn) now, else None."""
+        found = self.read_status()
+        if not found or found.get("state") not in ("running", "waiting") or not found.get("heartbeat_at"):
+            return None
+        age = ((at or now()) - as_utc(found["heartbeat_at"])).total_seconds()
+        return found if age <= LIVE_SECONDS else None
 
     # The per-path versions.
     def versions(self) -> Iterator[PathVersion]:

@@ -50,10 +50,20 @@ FIGURES = (
     "pruned",
     "remaining",
     "failed_examples",
+    "changed_since",
+    "source_count",
+    "target_count",
 )
 
 
-def run_record(kind: str, dag_id: str, run_id: str, rows: list[dict[str, Any]], ended_at: datetime) -> dict:
+def run_record(
+    kind: str,
+    dag_id: str,
+    run_id: str,
+    rows: list[dict[str, Any]],
+    ended_at: datetime,
+    started_at: datetime | None = None,
+) -> dict:
     """The record of one run: its figures per collection, and an overall status."""
     collections = {
         row["collection"]: {name: row.get(name) for name in FIGURES if row.get(name) is not None}
@@ -67,6 +77,7 @@ def run_record(kind: str, dag_id: str, run_id: str, rows: list[dict[str, Any]], 
         "kind": kind,
         "dag_id": dag_id,
         "run_id": run_id,
+        "started_at": started_at,
         "ended_at": ended_at,
         "status": "failed" if failed else "success",
         "dry_run": any(figures.get("dry_run") for figures in collections.values()),
@@ -94,6 +105,18 @@ def record_summary(config, kind: str, ti, rows: list[dict[str, Any]]) -> None:
         return
     try:
         with TargetSession(config) as target:
-            record_run(target.database, run_record(kind, ti.dag_id, ti.run_id, rows, datetime.now(UTC)))
+            started_at = getattr(_current_dag_run(), "start_date", None)
+            record = run_record(kind, ti.dag_id, ti.run_id, rows, datetime.now(UTC), started_at)
+            record_run(target.database, record)
     except Exception as error:
         log.warning("could not store this run in %s: %s", RUNS, error)
+
+
+def _current_dag_run():
+    """The running task's DAG run (its start), or None outside a task."""
+    from airflow.sdk import get_current_context
+
+    try:
+        return get_current_context().get("dag_run")
+    except Exception:  # not inside a running task
+        return None

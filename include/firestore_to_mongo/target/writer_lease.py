@@ -35,6 +35,8 @@ from pymongo.errors import DuplicateKeyError
 WRITERS = "_firestore_to_mongo_writers"
 LEASE_ID = "writers"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How long a run's request for its turn keeps capture from taking the lease again.
+WANT_SECONDS = 15
 
 
 class LostTurnError(RuntimeError):
@@ -173,12 +175,17 @@ class WriterTicket:
             found = self.turns.read()
             now = self.turns.clock()
             if not self.turns.capture_holds(found):
-                update = {"$set": {f"tickets.{self.id}": now + self.hold, f"holders.{self.id}": self.holder}}
+                # The ticket keeps capture away from here on: the request has done its job.
+                update = {
+                    "$set": {f"tickets.{self.id}": now + self.hold, f"holders.{self.id}": self.holder},
+                    "$unset": {"wanted_until": ""},
+                }
                 if self.turns.change(found, update):
                     return self
                 continue
             # Capture holds the lease: ask it to yield (and not to take it again meanwhile).
-            self.turns.change(found, {"$max": {"wanted_until": now + self.hold}})
+            # Asked again every second while waiting; it lapses soon after a run gives up.
+            self.turns.change(found, {"$max": {"wanted_until": now + timedelta(seconds=WANT_SECONDS)}})
             if time.monotonic() >= deadline:
                 raise TurnTimeoutError(
                     f"{self.holder}: change capture did not hand over its writer lease within "
@@ -251,3 +258,15 @@ def writer_turn(database: Database, holder: str, timeout_seconds: float, log=Non
     )
     with ticket:
         yield ticket
+
+
+def turn_for(writes: bool, database: Database, holder: str, timeout_seconds: float, log=None):
+    """`writer_turn` for a task that writes (a repair, say), else nothing to wait for."""
+    if not writes:
+        return contextlib.nullcontext()
+    return writer_turn(database, holder, timeout_seconds, log)
+
+
+def ticketed(writer, ticket: WriterTicket | None):
+    """`writer`, renewing `ticket` before every write when there is one."""
+    return writer if ticket is None or writer is None else TicketedWriter(writer, ticket)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
@@ -13,6 +14,7 @@ from include.firestore_to_mongo.run.params import (
     SHARED_SCHEMAS,
     ParamError,
     dag_params,
+    parse_since,
     validated,
 )
 
@@ -38,6 +40,12 @@ SHARED = (
     "timeout_seconds",
     "max_reads_per_second",
 )
+INVALID = "invalid params: "
+# The migration's pattern for `since` (migrate/config.py, which verify doesn't import): what
+# the trigger form accepts before the task parses the value for real.
+ISO_DATETIME_PATTERN = (
+    r"^$|^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+)
 
 VERIFY_PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
     "depth": {
@@ -59,6 +67,17 @@ VERIFY_PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "Compare the content of only this many documents per collection, spread "
         "over the collection: a quick check, reported as 'sampled', never as 'verified'. Extra "
         "documents are not looked for. Empty: every document.",
+    },
+    "changed_since": {
+        "default": None,
+        "type": ["null", "string"],
+        "pattern": ISO_DATETIME_PATTERN,
+        "title": "Changed since",
+        "description": "ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z (no offset: UTC). Compare "
+        "only the documents change capture journaled since then (one read each, plus one count "
+        "per collection) instead of every document; reported as 'verified since' that time. "
+        "The change journal must reach back that far. Depth keys or full, no sample. Empty: "
+        "every document.",
     },
     "repair": {
         "default": False,
@@ -95,6 +114,8 @@ def trigger_params() -> dict[str, Any]:
 class VerifyConfig:
     depth: str
     sample_size: int | None
+    # Compare only the documents the change journal lists since then (verify.changed).
+    changed_since: datetime | None
     repair: bool
     prune: bool
     max_reported: int
@@ -110,15 +131,16 @@ class VerifyConfig:
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> VerifyConfig:
         """Validate `params` (defaults fill gaps) and raise ParamError naming every bad one."""
-        values = validated(VERIFY_PARAM_SCHEMAS, params)
+        values = _validated(params)
         if problems := _combination_problems(values):
-            raise ParamError("invalid params: " + "; ".join(problems))
+            raise ParamError(INVALID + "; ".join(problems))
         return cls(
             **(
                 values
                 | {
                     "collections": tuple(values["collections"]),
                     "mongo_db": values["mongo_db"] or None,
+                    "changed_since": parse_since(values["changed_since"]),
                 }
             )
         )
@@ -126,6 +148,39 @@ class VerifyConfig:
     @property
     def sampled(self) -> bool:
         return self.sample_size is not None
+
+
+def _validated(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`validated`, plus the rule for `changed_since` (run.params knows `since`'s only):
+    every bad param named, in schema order."""
+    values: dict[str, Any] = {}
+    problems = []
+    for name, schema in VERIFY_PARAM_SCHEMAS.items():
+        try:
+            values |= validated({name: schema}, params)
+        except ParamError as error:
+            problems.append(str(error).removeprefix(INVALID))
+            continue
+        if name == "changed_since" and not _is_time(values[name]):
+            problems.append(
+                f"{name}: {values[name]!r} is not an ISO 8601 date-time such as 2026-11-01T00:00:00Z"
+            )
+    if problems:
+        raise ParamError(INVALID + "; ".join(problems))
+    return values
+
+
+def _is_time(value: Any) -> bool:
+    """Empty, or an ISO 8601 date-time (read as the migration reads `since`)."""
+    if value is None or value == "":
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_since(value)
+    except (ValueError, OverflowError):
+        return False
+    return True
 
 
 def _combination_problems(values: dict[str, Any]) -> list[str]:
@@ -138,4 +193,11 @@ def _combination_problems(values: dict[str, Any]) -> list[str]:
         problems.append("prune: deleting extra documents is part of a repair; set repair too")
     if values["prune"] and values["sample_size"] is not None:
         problems.append("prune: a sampled verify doesn't look for extra documents")
+    changed = values["changed_since"] not in (None, "")
+    if changed and values["depth"] == "counts":
+        problems.append("changed_since: counts compare no documents (use depth keys or full)")
+    if changed and values["sample_size"] is not None:
+        problems.append(
+            "changed_since: it compares the changed documents, not a sample (leave sample_size empty)"
+        )
     return problems

@@ -1,5 +1,6 @@
 """The verify's `<name>_done`: add the partitions up, settle key conflicts, find (and
-prune) extra documents, and count both sides."""
+prune) extra documents, and count both sides. With `changed_since`, the one partition
+did all of it (`verify.changed`): its figures are the collection's row."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
     from include.firestore_to_mongo.target.connection import TargetSession
     from include.firestore_to_mongo.target.key_journal import KeyJournal
     from include.firestore_to_mongo.target.writer import UpsertWriter
+    from include.firestore_to_mongo.target.writer_lease import ticketed, turn_for
     from include.firestore_to_mongo.verify.store import KEY_JOURNAL, DifferenceStore
     from include.firestore_to_mongo.verify.verifier import find_extras, settle_conflicts
 
@@ -47,8 +49,17 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
             "its plan task failed" if work is None else f"{len(work) - len(parts)} partitions did not finish"
         )
         raise VerifyFailedError(f"{collection}: {reason}")
+    if config.changed_since is not None:
+        row = {name: value for name, value in parts[0].items() if name != "partition"}
+        log.info("%s: %s", collection, row["status"])
+        return row
     client, _ = open_source(config.firestore_conn_id)
-    with TargetSession(config) as target:
+    holder = f"{run_key_of(ti)}/{collection}_done"
+    with (
+        TargetSession(config) as target,
+        # Rewriting conflicts' winners and pruning write: capture, if it runs, hands over.
+        turn_for(config.repair, target.database, holder, config.timeout_seconds, log) as ticket,
+    ):
         documents = target.database[spec.target]
         if config.depth == "counts" or config.sampled:
             report.source_count = count_on_paths(client, spec, config.timeout_seconds)
@@ -61,7 +72,7 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
                 winners = settle_conflicts(spec, ledger, store, report)
                 if config.repair and winners:
                     # A partition may have repaired a loser before it heard of the winner.
-                    writer = UpsertWriter(documents, spec)
+                    writer = ticketed(UpsertWriter(documents, spec), ticket)
                     rewrite_winners(
                         spec, winners, client, writer, report, config.batch_size, config.timeout_seconds
                     )

@@ -21,18 +21,48 @@ log = logging.getLogger(__name__)
 def verify_partition_task(
     collection: str, work: dict[str, Any], params: Mapping[str, Any], ti
 ) -> dict[str, Any]:
-    """Compare one partition, re-check what did not match, repair it when asked."""
+    """Compare one partition, re-check what did not match, repair it when asked. With
+    `changed_since`, the one partition is the collection's changed documents, verified
+    by `verify.changed` (as the cut-over does): its figures are the collection's row."""
     from include.firestore_to_mongo.source.hook import open_source
     from include.firestore_to_mongo.source.partitions import Partition
     from include.firestore_to_mongo.target.connection import TargetSession
+    from include.firestore_to_mongo.target.writer_lease import turn_for
 
     config = config_for(collection, params, VerifyConfig)
+    if config.changed_since is not None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from include.firestore_to_mongo.verify.changed import verify_changed
+        from include.firestore_to_mongo.verify.errors import JournalGapError
+
+        try:
+            row = verify_changed(config, collection, config.changed_since, run_key_of(ti))
+        except JournalGapError as error:
+            # Retention moved the journal's start since the plan checked it: a retry can't help.
+            raise AirflowFailException(str(error)) from error
+        figures = row | {"partition": 0}
+        ti.xcom_push(key=PARTITION_REPORT, value=figures)
+        return figures
     partition = Partition.from_dict(work["partition"])
     client, _ = open_source(config.firestore_conn_id)
     started = time.monotonic()
-    with TargetSession(config) as target:
+    holder = f"{run_key_of(ti)}/{collection}[{partition.index}]"
+    with (
+        TargetSession(config) as target,
+        # A repair writes what it read: capture, if it runs, hands over meanwhile.
+        turn_for(config.repair, target.database, holder, config.timeout_seconds, log) as ticket,
+    ):
         report = _verify_partition(
-            SPECS[collection], config, work["plan"], partition, client, target, ti.run_id, run_key_of(ti)
+            SPECS[collection],
+            config,
+            work["plan"],
+            partition,
+            client,
+            target,
+            ti.run_id,
+            run_key_of(ti),
+            ticket,
         )
     report.seconds = round(time.monotonic() - started, 3)
     report.status = "ok"
@@ -41,7 +71,9 @@ def verify_partition_task(
     return figures
 
 
-def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client, target, run_id, run_key):
+def _verify_partition(
+    spec, config: VerifyConfig, plan: dict, partition, client, target, run_id, run_key, ticket
+):
     from include.firestore_to_mongo.keys.conflicts import ConflictGuard
     from include.firestore_to_mongo.keys.ledger import JournaledLedger, LocalKeyLedger
     from include.firestore_to_mongo.source.rate_limit import read_limiter
@@ -49,6 +81,7 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
     from include.firestore_to_mongo.source.sampling import sample_pages
     from include.firestore_to_mongo.target.key_journal import KeyJournal
     from include.firestore_to_mongo.target.writer import Comparer, UpsertWriter
+    from include.firestore_to_mongo.target.writer_lease import ticketed
     from include.firestore_to_mongo.util.prefetch import prefetched
     from include.firestore_to_mongo.util.progress import ProgressLog
     from include.firestore_to_mongo.verify.store import KEY_JOURNAL, DifferenceStore
@@ -64,7 +97,7 @@ def _verify_partition(spec, config: VerifyConfig, plan: dict, partition, client,
     collection = target.database[spec.target]
     writer = None
     if config.repair:
-        writer = UpsertWriter(collection, spec)
+        writer = ticketed(UpsertWriter(collection, spec), ticket)
         writer.prepare()
     report = VerifyReport(spec.name, spec.target, config.depth, sampled=config.sampled)
     # Judged on local disk, journaled for `<name>_done` (conflicts, extra documents).

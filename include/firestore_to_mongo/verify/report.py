@@ -42,6 +42,8 @@ class VerifyReport:
     target: str
     depth: str
     sampled: bool = False
+    # With `changed_since`: that time (ISO 8601, UTC); only what changed since was compared.
+    changed_since: str | None = None
     # Documents on the migrated paths in Firestore, and documents in the MongoDB collection.
     source_count: int | None = None
     target_count: int | None = None
@@ -97,6 +99,8 @@ class VerifyReport:
             self.status = CHANGING
         elif self.sampled:
             self.status = SAMPLED
+        elif self.changed_since:
+            self.status = f"{VERIFIED} since {self.changed_since}"
         else:
             self.status = VERIFIED
 
@@ -149,6 +153,14 @@ def render_verify_notes(rows: list[dict[str, Any]]) -> list[str]:
                 notes.append(
                     f"{name}: Firestore has {abs(delta):,} {'more' if delta > 0 else 'fewer'} documents "
                     "than MongoDB; depth keys or full names them"
+                )
+        if row.get("changed_since") and row.get("source_count") is not None:
+            delta = row["source_count"] - (row.get("target_count") or 0)
+            if delta:
+                notes.append(
+                    f"{name}: Firestore has {abs(delta):,} {'more' if delta > 0 else 'fewer'} documents "
+                    f"than MongoDB; only those changed since {row['changed_since']} were compared "
+                    "(unmappable documents and key conflicts count too; a full verify names the rest)"
                 )
         if row.get("unmappable"):
             notes.append(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
+from include.firestore_to_mongo.verify.changed import iso
 from include.firestore_to_mongo.verify.config import VerifyConfig
 from include.firestore_to_mongo.verify.errors import VerifyFailedError
 from include.firestore_to_mongo.verify.report import (
@@ -37,9 +38,10 @@ def summary_verify_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
             rows.append(figures or failed_row(name))
     notes = render_verify_notes(rows)
     log.info(
-        "Firestore → MongoDB verify, depth %s%s%s\n%s%s",
+        "Firestore → MongoDB verify, depth %s%s%s%s\n%s%s",
         config.depth,
         f", sample of {config.sample_size:,}" if config.sampled else "",
+        f", documents changed since {iso(config.changed_since)}" if config.changed_since else "",
         ", with repair" + (" and prune" if config.prune else "") if config.repair else "",
         render_verify_table(rows),
         "".join(f"\n- {note}" for note in notes),

@@ -310,43 +310,56 @@ def find_extras(
     timeout: float,
     prune: bool,
 ) -> None:
-    """MongoDB documents whose key no source document claimed in this run, re-checked:
-    a key whose source document exists now, or whose MongoDB document is gone now,
-    moved during the verify. With `prune`, the extra ones are deleted, and counted as
-    pruned once a look-up no longer finds them."""
+    """MongoDB documents whose key no source document claimed in this run: every key of
+    the collection looked up in the ledger, and the missing ones judged (`judge_extras`)."""
     from include.firestore_to_mongo.keys.deletions import stale_keys
 
-    comparer = Comparer(collection, spec)
     for keys in stale_keys(collection, spec.key_fields, ledger, batch_size):
         # One key twice means MongoDB holds two documents with it (only possible without
         # the migration's unique index): look it up once.
         keys = [dict(zip(spec.key_fields, key, strict=True)) for key in dict.fromkeys(keys)]
-        appeared = _sources_now(spec, client, keys, timeout)
-        still = _present(comparer, spec, keys)
-        differences = []
-        for key in keys:
-            encoded = encode_key(key.values())
-            if encoded in appeared:
-                differences.append(
-                    Difference(
-                        CHANGED, key, appeared[encoded], reason="its source appeared during the verify"
-                    )
-                )
-                report.changed_during_verify += 1
-            elif encoded in still:
-                differences.append(Difference(EXTRA, key, None))
-                report.extra += 1
-        extras = [difference for difference in differences if difference.kind == EXTRA]
-        if prune and extras:
-            collection.delete_many({"$or": [difference.key for difference in extras]})
-            remaining = _present(comparer, spec, [difference.key for difference in extras])
-            for difference in extras:
-                difference.repaired = encode_key(difference.key.values()) not in remaining
-                report.pruned += difference.repaired
-        store.add(differences)
+        judge_extras(spec, collection, keys, client, store, report, timeout, prune)
 
 
-def _present(comparer: Comparer, spec: CollectionSpec, keys: list[dict[str, Any]]) -> set[str]:
+def judge_extras(
+    spec: CollectionSpec,
+    collection,
+    keys: list[dict[str, Any]],
+    client,
+    store: DifferenceStore,
+    report: VerifyReport,
+    timeout: float,
+    prune: bool,
+) -> None:
+    """Keys (distinct) that no source document claims, re-checked: a key whose source
+    document exists now, or whose MongoDB document is gone now, moved during the verify;
+    the rest are extra. With `prune`, the extra ones are deleted, and counted as pruned
+    once a look-up no longer finds them."""
+    comparer = Comparer(collection, spec)
+    appeared = _sources_now(spec, client, keys, timeout)
+    still = present_keys(comparer, spec, keys)
+    differences = []
+    for key in keys:
+        encoded = encode_key(key.values())
+        if encoded in appeared:
+            differences.append(
+                Difference(CHANGED, key, appeared[encoded], reason="its source appeared during the verify")
+            )
+            report.changed_during_verify += 1
+        elif encoded in still:
+            differences.append(Difference(EXTRA, key, None))
+            report.extra += 1
+    extras = [difference for difference in differences if difference.kind == EXTRA]
+    if prune and extras:
+        collection.delete_many({"$or": [difference.key for difference in extras]})
+        remaining = present_keys(comparer, spec, [difference.key for difference in extras])
+        for difference in extras:
+            difference.repaired = encode_key(difference.key.values()) not in remaining
+            report.pruned += difference.repaired
+    store.add(differences)
+
+
+def present_keys(comparer: Comparer, spec: CollectionSpec, keys: list[dict[str, Any]]) -> set[str]:
     """The keys (as JSON) that MongoDB holds now, in one find."""
     documents = [MappedDocument("", key, {}) for key in keys]
     projection = dict.fromkeys(spec.key_fields, 1) | {"_id": 0}

@@ -16,8 +16,8 @@ import pytest
 
 from include.firestore_to_mongo.target.capture_state import CaptureState
 from include.firestore_to_mongo.target.change_journal import CHANGES
+from tests.capture_support import GUARD_SECONDS, assert_target_equals_source, commit_time
 from tests.conftest import ROOT, TEST_PROJECT
-from tests.include.capture.conftest import GUARD_SECONDS, assert_target_equals_source, commit_time
 from tests.include.capture.test_session import M, at, seed
 
 pytestmark = pytest.mark.integration
@@ -67,9 +67,7 @@ def test_a_capture_killed_mid_batch_resumes_from_its_checkpoint(
         _wait(lambda: (CaptureState(mongo_db).checkpoint() or seeded) > seeded or None, child)
         before = CaptureState(mongo_db).checkpoint()
         burst = [
-            client.document(f"{M}/burst-{n:02}").set(
-                {"sender": "user", "message": f"n{n}", "timestamp": at(5)}
-            )
+            client.document(f"{M}/burst-{n:02}").set({"role": "user", "content": f"n{n}", "timestamp": at(5)})
             for n in range(30)
         ]
         _wait(lambda: marker.exists() or None, child)
@@ -86,7 +84,7 @@ def test_a_capture_killed_mid_batch_resumes_from_its_checkpoint(
     assert killed_at < min(burst_commits)
     assert mongo_db[CHANGES].count_documents({"path": {"$regex": "burst-"}}) == 0
 
-    later = commit_time(client.document(f"{M}/m1").update({"message": "after the kill"}))
+    later = commit_time(client.document(f"{M}/m1").update({"content": "after the kill"}))
     # The killed one's lease (5 s here) lapses before the next one may write.
     running = capture(wait_poll_seconds=0.5)
     running.caught_up(max(later, *burst_commits))

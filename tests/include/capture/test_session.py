@@ -10,7 +10,7 @@ import pytest
 
 from include.firestore_to_mongo.source.listen import ListenStream
 from include.firestore_to_mongo.target.change_journal import CHANGES
-from tests.include.capture.conftest import assert_target_equals_source, commit_time
+from tests.capture_support import assert_target_equals_source, commit_time
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +27,8 @@ def seed(client) -> datetime:
         client.document("users/u2").set({"username": "bob"}),
         client.document("digital_twins/t1").set({"name": "twin", "user_id": "u1"}),
         client.document("digital_twins/t1/conversations/c1").set({"summary": "hi", "updated_at": at(1)}),
-        client.document(f"{M}/m1").set({"sender": "user", "message": "hello", "timestamp": at(1)}),
-        client.document(f"{M}/m2").set({"sender": "assistant", "message": "hi there", "timestamp": at(2)}),
+        client.document(f"{M}/m1").set({"role": "user", "content": "hello", "timestamp": at(1)}),
+        client.document(f"{M}/m2").set({"role": "assistant", "content": "hi there", "timestamp": at(2)}),
     ]
     return max(commit_time(write) for write in writes)
 
@@ -44,7 +44,7 @@ def test_every_kind_of_change_reaches_mongodb_exactly(firestore_client, mongo_db
         for write in [
             client.document("users/u3").set({"username": "cy"}),  # create
             client.document("users/u1").update({"username": "ada lovelace"}),  # update
-            client.document(f"{M}/m1").update({"message": "hello, edited"}),  # no cursor bump
+            client.document(f"{M}/m1").update({"content": "hello, edited"}),  # no cursor bump
             client.document(f"{M}/m2").delete(),  # delete
             client.document("users/zz").set({"user_id": "u1", "username": "impostor"}),  # conflict: loses
             client.document("users/bad").set({"user_id": 1.5}),  # can't be a key
@@ -55,6 +55,7 @@ def test_every_kind_of_change_reaches_mongodb_exactly(firestore_client, mongo_db
     running.caught_up(last)
     assert_target_equals_source(client, mongo_db)
     assert mongo_db.users.find_one({"user_id": "u1"})["username"] == "ada lovelace"
+    assert mongo_db.avatar_conversations.find_one({"message_id": "m1"})["message"] == "hello, edited"
     assert mongo_db.avatar_conversations.find_one({"message_id": "m2"}) is None
     assert mongo_db.conversations.count_documents({}) == 2
 

@@ -4,17 +4,19 @@ bounds, combination rules), its schemas, and config.validated, the helper it sha
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 import pytest
 
-from include.firestore_to_mongo.migrate.config import PARAM_SCHEMAS
+from include.firestore_to_mongo.migrate.config import ISO_DATETIME_PATTERN, PARAM_SCHEMAS
 from include.firestore_to_mongo.run.params import DEPTHS, MAX_SAMPLE_SIZE, ParamError, validated
 from include.firestore_to_mongo.verify.config import SHARED, VERIFY_PARAM_SCHEMAS, VerifyConfig
 
 DEFAULTS = VerifyConfig(
     depth="full",
     sample_size=None,
+    changed_since=None,
     repair=False,
     prune=False,
     max_reported=20,
@@ -28,7 +30,8 @@ DEFAULTS = VerifyConfig(
     max_reads_per_second=None,
 )
 PARAM_NAMES = tuple(field.name for field in dataclasses.fields(VerifyConfig))
-OWN = ("depth", "sample_size", "repair", "prune", "max_reported")
+OWN = ("depth", "sample_size", "changed_since", "repair", "prune", "max_reported")
+NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def problems_of(params: dict) -> list[str]:
@@ -81,6 +84,7 @@ def test_schema_defaults_make_the_default_config() -> None:
             {"type": ["null", "integer"], "minimum": 1, "maximum": 1_000_000},
             id="sample-size",
         ),
+        pytest.param("changed_since", {"type": ["null", "string"]}, id="changed-since"),
         pytest.param("repair", {"type": "boolean"}, id="repair"),
         pytest.param("prune", {"type": "boolean"}, id="prune"),
         pytest.param("max_reported", {"type": "integer", "minimum": 0}, id="max-reported"),
@@ -90,6 +94,12 @@ def test_own_schema_limits(name: str, expected: dict) -> None:
     schema = VERIFY_PARAM_SCHEMAS[name]
     limits = ("type", "enum", "minimum", "maximum")
     assert {key: schema[key] for key in limits if key in schema} == expected
+
+
+def test_changed_since_takes_the_pattern_of_the_migrations_since() -> None:
+    # verify/ doesn't import migrate/: a copy, kept the same.
+    assert VERIFY_PARAM_SCHEMAS["changed_since"]["pattern"] == ISO_DATETIME_PATTERN
+    assert PARAM_SCHEMAS["since"]["pattern"] == ISO_DATETIME_PATTERN
 
 
 def test_depth_enum_is_cheapest_first() -> None:
@@ -153,6 +163,37 @@ def test_defaults_fill_gaps(params) -> None:
         pytest.param({"timeout_seconds": 3_600}, {"timeout_seconds": 3_600}, id="timeout-max"),
         pytest.param({"max_reads_per_second": 1}, {"max_reads_per_second": 1}, id="read-rate-min"),
         pytest.param({"max_reads_per_second": None}, {}, id="read-rate-none"),
+        pytest.param({"changed_since": None}, {}, id="changed-since-none"),
+        pytest.param({"changed_since": ""}, {}, id="changed-since-empty"),
+        pytest.param(
+            {"changed_since": "2026-11-01T00:00:00Z"}, {"changed_since": NOV_1}, id="changed-since-z"
+        ),
+        pytest.param({"changed_since": "2026-11-01"}, {"changed_since": NOV_1}, id="changed-since-a-date"),
+        pytest.param(
+            {"changed_since": "2026-11-01T00:00:00"},
+            {"changed_since": NOV_1},
+            id="changed-since-no-offset-utc",
+        ),
+        pytest.param(
+            {"changed_since": "2026-11-01T02:00:00+02:00"},
+            {"changed_since": NOV_1},
+            id="changed-since-offset",
+        ),
+        pytest.param(
+            {"changed_since": "2026-11-01T00:00:00.123456789Z"},
+            {"changed_since": datetime(2026, 11, 1, 0, 0, 0, 123000, tzinfo=UTC)},
+            id="changed-since-to-the-millisecond",
+        ),
+        pytest.param(
+            {"changed_since": "2026-11-01T00:00:00Z", "depth": "keys", "repair": True, "prune": True},
+            {"changed_since": NOV_1, "depth": "keys", "repair": True, "prune": True},
+            id="changed-since-keys-repair-prune",
+        ),
+        pytest.param(
+            {"changed_since": "2026-11-01T00:00:00Z", "partitions": 16},
+            {"changed_since": NOV_1, "partitions": 16},
+            id="changed-since-partitions-allowed-unused",
+        ),
     ],
 )
 def test_valid_params(params: dict, changes: dict) -> None:
@@ -182,6 +223,7 @@ def test_verify_config_is_frozen() -> None:
 
 # --- one bad param ---------------------------------------------------------------------
 
+ISO_TIME = "an ISO 8601 date-time such as 2026-11-01T00:00:00Z"
 INVALID = [
     pytest.param("depth", "FULL", "one of counts, keys, full", id="depth-wrong-case"),
     pytest.param("depth", "deep", "one of counts, keys, full", id="depth-unknown"),
@@ -249,6 +291,13 @@ INVALID = [
     pytest.param("max_reads_per_second", 0, "empty or an integer ≥ 1", id="read-rate-zero"),
     pytest.param("max_reads_per_second", True, "empty or an integer ≥ 1", id="read-rate-bool"),
     pytest.param("max_reads_per_second", 10.5, "empty or an integer ≥ 1", id="read-rate-float"),
+    pytest.param("changed_since", "yesterday", ISO_TIME, id="changed-since-words"),
+    pytest.param("changed_since", "2026-11-01T10:00:00 CET", ISO_TIME, id="changed-since-zone-name"),
+    pytest.param("changed_since", "2026-13-01", ISO_TIME, id="changed-since-no-such-month"),
+    pytest.param("changed_since", "2026-11-01T25:00:00Z", ISO_TIME, id="changed-since-no-such-hour"),
+    pytest.param("changed_since", 1_700_000_000, ISO_TIME, id="changed-since-epoch-number"),
+    pytest.param("changed_since", True, ISO_TIME, id="changed-since-bool"),
+    pytest.param("changed_since", ["2026-11-01"], ISO_TIME, id="changed-since-list"),
 ]
 
 
@@ -281,6 +330,11 @@ SAMPLE_NEEDS_FULL = "sample_size: a sample compares content, so it needs depth f
 REPAIR_NEEDS_KEYS = "repair: counts don't say which documents to repair (use depth keys or full)"
 PRUNE_NEEDS_REPAIR = "prune: deleting extra documents is part of a repair; set repair too"
 PRUNE_NOT_SAMPLED = "prune: a sampled verify doesn't look for extra documents"
+CHANGED_NOT_COUNTS = "changed_since: counts compare no documents (use depth keys or full)"
+CHANGED_NOT_SAMPLED = (
+    "changed_since: it compares the changed documents, not a sample (leave sample_size empty)"
+)
+SINCE = "2026-11-01T00:00:00Z"
 
 
 @pytest.mark.parametrize(
@@ -308,6 +362,30 @@ PRUNE_NOT_SAMPLED = "prune: a sampled verify doesn't look for extra documents"
             {"depth": "keys", "sample_size": 5, "prune": True},
             [SAMPLE_NEEDS_FULL, PRUNE_NEEDS_REPAIR, PRUNE_NOT_SAMPLED],
             id="sample-and-prune-at-keys",
+        ),
+        pytest.param(
+            {"changed_since": SINCE, "depth": "counts"}, [CHANGED_NOT_COUNTS], id="changed-at-counts"
+        ),
+        pytest.param(
+            {"changed_since": SINCE, "sample_size": 5}, [CHANGED_NOT_SAMPLED], id="changed-and-a-sample"
+        ),
+        pytest.param(
+            {"changed_since": SINCE, "depth": "keys", "sample_size": 5},
+            [SAMPLE_NEEDS_FULL, CHANGED_NOT_SAMPLED],
+            id="changed-and-a-sample-at-keys",
+        ),
+        pytest.param(
+            {"changed_since": SINCE, "depth": "counts", "repair": True},
+            [REPAIR_NEEDS_KEYS, CHANGED_NOT_COUNTS],
+            id="changed-repair-at-counts",
+        ),
+        pytest.param(
+            {"changed_since": SINCE, "prune": True}, [PRUNE_NEEDS_REPAIR], id="changed-prune-without-repair"
+        ),
+        pytest.param(
+            {"changed_since": SINCE, "depth": "counts", "sample_size": 5},
+            [SAMPLE_NEEDS_FULL, CHANGED_NOT_COUNTS, CHANGED_NOT_SAMPLED],
+            id="changed-sample-at-counts",
         ),
     ],
 )
@@ -346,11 +424,30 @@ def test_every_bad_param_is_named_in_schema_order() -> None:
             "max_reported": -1,
             "prune": "no",
             "repair": "no",
+            "changed_since": "soon",
             "sample_size": 0,
             "depth": "deep",
         }
     )
     assert [problem.split(":")[0] for problem in problems] == list(PARAM_NAMES)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({"changed_since": "", "depth": "counts"}, id="empty-at-counts"),
+        pytest.param({"changed_since": None, "sample_size": 5}, id="none-with-a-sample"),
+    ],
+)
+def test_an_empty_changed_since_combines_with_anything(params: dict) -> None:
+    assert VerifyConfig.from_params(params).changed_since is None
+
+
+def test_a_bad_changed_since_is_named_before_combinations_are_checked() -> None:
+    assert problems_of({"changed_since": "soon", "depth": "counts", "batch_size": 0}) == [
+        f"changed_since: 'soon' is not {ISO_TIME}",
+        "batch_size: 0 is not an integer from 1 to 10,000",
+    ]
 
 
 def test_bad_values_are_reported_before_combinations_are_checked() -> None:

@@ -24,6 +24,8 @@ from include.firestore_to_mongo.verify.report import (
     render_verify_table,
 )
 
+SINCE = "2026-11-01T00:00:00Z"
+
 
 def make_report(**overrides) -> VerifyReport:
     return VerifyReport(**{"collection": "users", "target": "users", "depth": "full", **overrides})
@@ -139,6 +141,35 @@ def test_new_report_is_running_with_nothing_counted() -> None:
             0,
             id="uncompared-documents-are-no-difference",
         ),
+        # changed_since: only a clean status says since when.
+        pytest.param(
+            {"compared": 3, "changed_since": SINCE}, f"verified since {SINCE}", 0, id="changed-clean"
+        ),
+        pytest.param(
+            {"compared": 0, "changed_since": SINCE}, f"verified since {SINCE}", 0, id="nothing-changed"
+        ),
+        pytest.param(
+            {"compared": 3, "changed_since": SINCE, "source_count": 9, "target_count": 8},
+            f"verified since {SINCE}",
+            0,
+            id="changed-counts-noted-not-judged",
+        ),
+        pytest.param(
+            {"compared": 3, "changed_since": SINCE, "extra": 1, "pruned": 1},
+            f"verified since {SINCE}",
+            0,
+            id="changed-extra-pruned",
+        ),
+        pytest.param(
+            {"compared": 3, "changed_since": SINCE, "different": 1}, DIFFERENCES, 1, id="changed-different"
+        ),
+        pytest.param({"compared": 3, "changed_since": SINCE, "extra": 1}, DIFFERENCES, 1, id="changed-extra"),
+        pytest.param(
+            {"compared": 3, "changed_since": SINCE, "changed_during_verify": 1},
+            CHANGING,
+            0,
+            id="changed-changing",
+        ),
     ],
 )
 def test_settle_status(figures: dict, status: str, remaining: int) -> None:
@@ -214,6 +245,7 @@ def full_report() -> VerifyReport:
         target="avatar_conversations",
         depth="keys",
         sampled=True,
+        changed_since=SINCE,
         source_count=120,
         target_count=118,
         compared=100,
@@ -366,6 +398,18 @@ def _row(**overrides) -> dict:
             _row(depth="full", source_count=5, target_count=7),
             [],
             id="count-delta-only-noted-at-depth-counts",
+        ),
+        pytest.param(
+            _row(changed_since=SINCE, source_count=9, target_count=7),
+            [
+                "users: Firestore has 2 more documents than MongoDB; only those changed since "
+                f"{SINCE} were compared (unmappable documents and key conflicts count too; a full "
+                "verify names the rest)"
+            ],
+            id="changed-count-delta",
+        ),
+        pytest.param(
+            _row(changed_since=SINCE, source_count=9, target_count=9), [], id="changed-counts-equal"
         ),
         pytest.param(
             _row(unmappable=1_001),

@@ -1,4 +1,4 @@
-"""Capture running in a thread of the test, on the emulator and the Mongo test server, and
+"""Capture running in a thread of the test (the `capture` fixture), on the emulator and the Mongo test server, and
 waits that are conditions, never times: caught up means the checkpoint reached a commit."""
 
 from __future__ import annotations
@@ -22,18 +22,27 @@ GUARD_SECONDS = 180
 
 
 class RunningCapture:
-    def __init__(self, client, database, holder: str = "test/capture", **settings) -> None:
+    def __init__(
+        self, client, database, holder: str = "test/capture", continuous: bool = False, **settings
+    ) -> None:
         self.database = database
         self.stop = threading.Event()
+        self.continuous = continuous
         stream_factory = settings.pop("stream_factory", None) or _default_factory()
-        self.session = CaptureSession(
-            client,
-            database,
-            holder,
-            SessionSettings(run_seconds=3_600, retention_days=7, **settings),
-            stop=self.stop,
-            stream_factory=stream_factory,
-        )
+        sessions = iter(range(1, 1_000_000))
+
+        def next_session() -> CaptureSession:
+            return CaptureSession(
+                client,
+                database,
+                f"{holder}/{next(sessions)}",
+                SessionSettings(run_seconds=3_600, retention_days=7, **settings),
+                stop=self.stop,
+                stream_factory=stream_factory,
+            )
+
+        self._next_session = next_session
+        self.session = next_session()
         self.result = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="capture-under-test", daemon=True)
@@ -42,6 +51,11 @@ class RunningCapture:
     def _run(self) -> None:
         try:
             self.result = self.session.run()
+            # Like the continuous schedule: a session that handed over, or waited its
+            # time out, is followed by the next one.
+            while self.continuous and not self.stop.is_set():
+                self.session = self._next_session()
+                self.result = self.session.run()
         except BaseException as error:
             self.error = error
 
@@ -58,6 +72,15 @@ class RunningCapture:
                 raise AssertionError(f"capture ended before it caught up: {self.error or self.result}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"capture did not catch up with {commit} (checkpoint {checkpoint})")
+            time.sleep(0.05)
+
+    def wait_for(self, condition, what: str) -> None:
+        deadline = time.monotonic() + GUARD_SECONDS
+        while not condition():
+            if not self.thread.is_alive():
+                raise AssertionError(f"capture ended: {self.error or self.result}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"capture never got to: {what}")
             time.sleep(0.05)
 
     def finish(self) -> dict:
