@@ -90,7 +90,7 @@ class Applier:
         for event in latest.values():
             by_collection.setdefault(event.collection, []).append(event)
         for name, changes in by_collection.items():
-            self._apply(SPECS[name], changes, reread=True)
+            self._apply(SPECS[name], changes)
 
     def close_set(self, collection: str, paths: PathSet, batch_size: int = 500) -> None:
         """A complete resent set of `collection`: every path capture holds live that the
@@ -101,12 +101,12 @@ class Applier:
             gone = set(paths.missing([version.path for version in live]))
             for start in range(0, len(gone), batch_size):
                 chunk = sorted(gone)[start : start + batch_size]
-                self._apply(spec, [DocumentGone(collection, path) for path in chunk], reread=True)
+                self._apply(spec, [DocumentGone(collection, path) for path in chunk])
         if collection not in self.swept:
             self.swept.add(collection)
             self._sweep(spec, batch_size)
 
-    def _apply(self, spec: CollectionSpec, changes: list[Change], reread: bool) -> None:
+    def _apply(self, spec: CollectionSpec, changes: list[Change], rereading: bool = False) -> None:
         name = spec.name
         figures = self.figures[name]
         known = self.versions.get([change.path for change in changes])
@@ -123,8 +123,13 @@ class Applier:
                 if before is not None and not before.deleted:
                     updates[change.path] = PathVersion(change.path, name, before.key, None, True)
                 continue
-            if before is not None and not before.deleted and before.update_time == change.update_time:
-                continue  # resent unchanged (a reset): written already
+            if (
+                not rereading
+                and before is not None
+                and not before.deleted
+                and before.update_time == change.update_time
+            ):
+                continue  # resent unchanged (a reset): written already (a loser read again was not)
             figures.seen += 1
             figures.last_change_at = max(filter(None, (figures.last_change_at, change.update_time)))
             try:
@@ -140,21 +145,21 @@ class Applier:
             key = encode_key(document.key.values())
             mapped[change.path] = (document, change)
             updates[change.path] = PathVersion(change.path, name, key, change.update_time, False)
-        winners, rereads = self._judge(spec, known, updates, mapped, entries, now)
+        winners, orphaned, rereads = self._judge(spec, known, updates, mapped, entries, now)
         self._write(spec, winners, entries)
-        self._delete(spec, known, updates, entries, rereads)
+        self._delete(spec, updates, orphaned, entries)
         self.journal.record(entries)
         self.state.set_versions(list(updates.values()))
         self.versions.set(updates.values())
-        if rereads and reread:
-            self._apply(spec, self.reread(name, sorted(rereads)), reread=False)
+        if rereads and not rereading:
+            self._apply(spec, self.reread(name, sorted(rereads)), rereading=True)
 
     def _judge(self, spec, known, updates, mapped, entries, now):
-        """The documents to write (those that win their key), and the paths whose key a
-        claimant left, whose next best claimant must be read again and written."""
+        """The documents to write (those that win their key), the keys no path claims any
+        more (to delete), and the paths that now win a key another path left (to read
+        again and write)."""
         name = spec.name
         winners: list[tuple[MappedDocument, DocumentChanged]] = []
-        rereads: set[str] = set()
         for path, (document, change) in mapped.items():
             key = updates[path].key
             best = self._best(spec, key, updates)
@@ -164,15 +169,30 @@ class Applier:
                 entries.append(JournalEntry(name, path, change.update_time, FAILED, now))
                 continue
             winners.append((document, change))
+            displaced = self._best(spec, key, {})
+            if displaced not in (None, path) and displaced not in updates:
+                # The key's document so far, now beaten by this one: it stops being migrated.
+                self._failed(
+                    name,
+                    displaced,
+                    f"key conflict: {encoded_key_text(spec, key)} is also the key of {path}, which is migrated instead",
+                )
+        orphaned: set[str] = set()
+        rereads: set[str] = set()
         for path, version in updates.items():
             before = known.get(path)
-            if before is None or before.deleted or before.key is None or before.key == version.key:
+            if before is None or before.deleted or before.key is None:
                 continue
-            # The path left its old key (moved to another, or was deleted): the old key's
-            # next best claimant, if any, is migrated in its place.
-            if (best := self._best(spec, before.key, updates)) is not None and best not in mapped:
+            if before.key == version.key and not version.deleted:
+                continue
+            # The path left its key (deleted, or moved to another key): the key goes, unless
+            # another path claims it, whose document is then migrated in its place.
+            best = self._best(spec, before.key, updates)
+            if best is None:
+                orphaned.add(before.key)
+            elif best not in mapped:
                 rereads.add(best)
-        return winners, rereads
+        return winners, orphaned, rereads
 
     def _best(self, spec: CollectionSpec, key: str, updates: dict[str, PathVersion]) -> str | None:
         """The path that wins `key` once this batch is applied (None: nobody claims it)."""
@@ -207,24 +227,17 @@ class Applier:
             if kind != UNCHANGED and times[path] is not None:
                 figures.lags.append(max(0.0, (written - times[path]).total_seconds()))
 
-    def _delete(self, spec, known, updates, entries, rereads) -> None:
-        name = spec.name
-        collection = self.database[spec.target]
+    def _delete(self, spec, updates, orphaned: set[str], entries) -> None:
+        """Delete the documents of the keys no path claims any more; journal the deletes."""
         now = self.clock()
-        for path, version in updates.items():
-            if not version.deleted:
-                continue
-            entries.append(JournalEntry(name, path, None, DELETED, now))
-            best = self._best(spec, version.key, updates) if version.key else None
-            if best is not None:
-                # Another live document claims the key: it is migrated in its place.
-                if best not in updates:
-                    rereads.add(best)
-                continue
-            if version.key is not None:
-                self.figures[name].deleted += collection.delete_one(
-                    decode_key(spec, version.key)
-                ).deleted_count
+        entries.extend(
+            JournalEntry(spec.name, path, None, DELETED, now)
+            for path, version in updates.items()
+            if version.deleted
+        )
+        collection = self.database[spec.target]
+        for key in sorted(orphaned):
+            self.figures[spec.name].deleted += collection.delete_one(decode_key(spec, key)).deleted_count
 
     def _sweep(self, spec: CollectionSpec, batch_size: int) -> None:
         from include.firestore_to_mongo.keys.deletions import find_and_prune

@@ -32,7 +32,7 @@ def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list
     spec = SPECS[collection]
     client, source = open_source(config.firestore_conn_id)
     with TargetSession(config) as target:
-        if reason := _stand_aside_for_capture(target.database, collection, ti):
+        if reason := _stand_aside_for_capture(target.database, collection):
             # No partitions (their task is skipped); `<name>_done` skips with the reason.
             log.info(reason)
             ti.xcom_push(key=STOOD_ASIDE, value=reason)
@@ -72,7 +72,7 @@ def plan_collection_task(collection: str, params: Mapping[str, Any], ti) -> list
     return [{"plan": shared, "partition": partition.to_dict()} for partition in partitions]
 
 
-def _stand_aside_for_capture(database, collection: str, ti) -> str | None:
+def _stand_aside_for_capture(database, collection: str) -> str | None:
     """Why a scheduled run skips `collection`: change capture runs, and already keeps
     MongoDB in sync; the run would only make it hand over its writer lease and fall
     behind. A run triggered by hand goes ahead (capture waits for it)."""
