@@ -162,8 +162,12 @@ def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(tmp_path):
         # Capture: running, with a checkpoint, at the top and in each card; the edit counted.
         assert capture["capture"]["state"] == "running"
         assert capture["capture"]["checkpoint"].endswith(" UTC")
-        assert "firestore_to_mongo_capture" in capture["capture"]["run"]
-        assert "/dags/firestore_to_mongo_capture/runs/" in capture_href
+        # The Airflow run of the continuous schedule that is capturing, linked to its page.
+        capture_run = capture["capture"]["run"]
+        assert capture_run.startswith("scheduled__")
+        assert capture_href.endswith(
+            f"/dags/firestore_to_mongo_capture/runs/{urllib.parse.quote(capture_run, safe='')}"
+        )
         assert users["capture"]["state"] == "running"
         assert users["capture"]["checkpoint"].endswith(" UTC")
         assert int(users["capture-figures"]["updated"].replace(",", "")) >= 1

@@ -27,6 +27,7 @@ from include.firestore_to_mongo.capture.applier import Applier, Change
 from include.firestore_to_mongo.capture.figures import CaptureFigures
 from include.firestore_to_mongo.capture.versions import LocalVersions
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES, SPECS
+from include.firestore_to_mongo.source.errors import SourceUnavailableError
 from include.firestore_to_mongo.source.listen import (
     Consistent,
     CountCheck,
@@ -41,6 +42,9 @@ from include.firestore_to_mongo.target.writer_lease import CaptureLease, WriterT
 log = logging.getLogger(__name__)
 
 RUNNING, WAITING, YIELDED, STOPPED = "running", "waiting", "yielded", "stopped"
+# Streams that may break in a row, with a growing pause, before the task fails (and
+# Airflow retries it, or the next run takes over).
+MAX_BROKEN_STREAMS = 5
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ class CaptureSession:
         served: datetime | None = None
         last_sync_check = 0.0
         restarts_asked: set[int] = set()
+        broken = 0
         self._status(RUNNING)
         try:
             while True:
@@ -165,6 +170,7 @@ class CaptureSession:
                                 return YIELDED
                             applier.close_set(collection, paths)
                     self.checkpoint = self.state.save_checkpoint(_utc(event.read_time), self.holder)
+                    broken = 0
                     if not journaled and self.state.journal_since() is None:
                         # The first whole set is applied: from here on every change is journaled.
                         self.state.set_journal_since(self.started_at)
@@ -182,8 +188,14 @@ class CaptureSession:
                     if id(stream) in restarts_asked:
                         restarts_asked.discard(id(stream))
                     else:
+                        broken += 1
+                        if broken > MAX_BROKEN_STREAMS:
+                            raise SourceUnavailableError(
+                                f"the Listen stream broke {broken} times in a row without reaching a "
+                                f"consistent point; the last time: {event.error}"
+                            ) from event.error
                         log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
-                        self.stop.wait(1.0)
+                        self.stop.wait(min(2.0**broken, 30.0))
                     stream, handler, _ = self._open(events, resumed=self.checkpoint is not None)
                     resumed = resumed or self.checkpoint is not None
                 if pending and (
@@ -199,7 +211,9 @@ class CaptureSession:
                     if (
                         asked is not None
                         and asked != served
-                        and (self.checkpoint is None or self.checkpoint < asked)
+                        # Before the first consistent point, that point is still to come.
+                        and self.checkpoint is not None
+                        and self.checkpoint < asked
                     ):
                         # A consistent point at or after `asked` is wanted (the cut-over), and no
                         # change may come to bring one: a new stream, resumed from the
