@@ -2,7 +2,9 @@
 # Firestore → MongoDB: change capture
 
 Keeps MongoDB following Firestore within seconds. Unpause this DAG to turn capture on;
-pause it to turn it off. Nothing else to set.
+pause it to turn it off (the running run ends within `run_minutes`; to stop it at once, also
+mark that run failed: capture writes what it holds, checkpoints and hands over). Nothing
+else to set.
 
 One task, `capture`, listens to Firestore's Listen API over `users`, `digital_twins`
 and the `conversations` and `messages` collection groups, and applies every create,
@@ -39,6 +41,8 @@ from include.firestore_to_mongo.capture.config import CAPTURE_DAG_ID, trigger_pa
     catchup=False,
     # Continuous: one run at a time, each resuming from the last one's checkpoint.
     max_active_runs=1,
+    # Off until an operator unpauses it, whatever the deployment's default.
+    is_paused_upon_creation=True,
     doc_md=__doc__,
     params=trigger_params(),
     default_args={"retries": 1, "retry_delay": timedelta(seconds=10)},

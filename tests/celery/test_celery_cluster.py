@@ -15,7 +15,6 @@ and the partitions run side by side.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections import Counter
@@ -23,13 +22,12 @@ from datetime import datetime
 from typing import Any
 
 import bson
-import pymongo
 import pytest
 from bson.raw_bson import RawBSONDocument
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from devtools.celery_cluster import WORKER_CONCURRENCY, WORKERS, CeleryCluster, quoted, start_cluster
+from devtools.celery_cluster import WORKER_CONCURRENCY, WORKERS, CeleryCluster, quoted
 from devtools.sample_data import generate, seed
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES, SPECS
 from include.firestore_to_mongo.migrate.report import COUNTS
@@ -59,35 +57,10 @@ EARLY_PAGES = 2
 
 
 @pytest.fixture(scope="module")
-def say(request):
-    """Progress lines on the terminal, even while pytest captures output."""
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    started = time.monotonic()
-
-    def say(message: str) -> None:
-        line = f"[celery {time.monotonic() - started:4.0f} s] {message}"
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            print(line, flush=True)
-
-    return say
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, say):
-    cluster = start_cluster(tmp_path_factory.mktemp("celery-cluster"), say)
-    try:
-        cluster.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-        yield cluster
-    finally:
-        say("stopping the cluster")
-        cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def mongo(cluster):
-    client = pymongo.MongoClient(cluster.mongo.uri, serverSelectionTimeoutMS=10_000)
-    yield client
-    client.close()
+def cluster(cluster):
+    """The module's cluster (tests/celery/conftest.py), with the migration DAG unpaused."""
+    cluster.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    return cluster
 
 
 @pytest.fixture(scope="module")

@@ -60,12 +60,15 @@ class CaptureState:
         found = self.status.find_one({"_id": STATUS_ID}, {"checkpoint": 1})
         return as_utc(found.get("checkpoint")) if found else None
 
-    def save_checkpoint(self, read_time: datetime, run_id: str) -> datetime:
+    def save_checkpoint(self, read_time: datetime, holder: str) -> datetime:
         """Store `read_time` unless a later one is stored (a checkpoint never goes back);
-        return the one stored."""
+        return the one stored. `holder` names the session (DAG run and try) that saved it."""
         stored = self.status.find_one_and_update(
             {"_id": STATUS_ID},
-            {"$max": {"checkpoint": read_time}, "$set": {"checkpoint_saved_at": now(), "run_id": run_id}},
+            {
+                "$max": {"checkpoint": read_time},
+                "$set": {"checkpoint_saved_at": now(), "checkpoint_by": holder},
+            },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
