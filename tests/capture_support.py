@@ -16,6 +16,7 @@ from include.firestore_to_mongo.contract.paths import ids_from_path
 from include.firestore_to_mongo.contract.specs import SPECS
 from include.firestore_to_mongo.target.capture_state import CaptureState
 from include.firestore_to_mongo.target.writer import same_bson
+from include.firestore_to_mongo.target.writer_lease import LostTurnError
 
 # Only a guard against a hang: every wait ends as soon as its condition holds.
 GUARD_SECONDS = 180
@@ -55,7 +56,12 @@ class RunningCapture:
             # time out, is followed by the next one.
             while self.continuous and not self.stop.is_set():
                 self.session = self._next_session()
-                self.result = self.session.run()
+                try:
+                    self.result = self.session.run()
+                except LostTurnError:
+                    # A session that missed its renewal (a loaded machine) wrote nothing
+                    # more; as on Airflow, the next one resumes from the checkpoint.
+                    continue
         except BaseException as error:
             self.error = error
 

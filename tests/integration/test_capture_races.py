@@ -16,8 +16,9 @@ from tests.integration.dag_runner import VERIFY_DAG_ID, run_dag
 
 pytestmark = pytest.mark.integration
 
-# A short lease, so that capture notices a run's request within a second.
-FAST = {"continuous": True, "lease_seconds": 4, "wait_poll_seconds": 0.2}
+# A short lease, so that capture notices a run's request within seconds (it checks at a
+# quarter of it).
+FAST = {"continuous": True, "lease_seconds": 10, "wait_poll_seconds": 0.2}
 
 
 def change_before_the_write(monkeypatch, client, running, path: str, fields: dict) -> list:

@@ -16,7 +16,7 @@ from tests.integration.dag_runner import CUTOVER_DAG_ID, VERIFY_DAG_ID, run_dag
 
 pytestmark = pytest.mark.integration
 
-FAST = {"continuous": True, "lease_seconds": 4, "wait_poll_seconds": 0.2}
+FAST = {"continuous": True, "lease_seconds": 10, "wait_poll_seconds": 0.2}
 
 
 @pytest.fixture

@@ -80,7 +80,10 @@ CASES = {
         {"failed": 1},
     ),
     "the winner deleted: the next claimant is read again and written": (
-        [[user("users/a", 1, username="ada"), user("users/x", 1, user_id="a", username="next")], [gone("users/a")]],
+        [
+            [user("users/a", 1, username="ada"), user("users/x", 1, user_id="a", username="next")],
+            [gone("users/a")],
+        ],
         {"a": {"user_id": "a", "username": "next"}},
         {"failed": 1},
     ),
@@ -111,7 +114,9 @@ def test_the_applier(mongo_db, batches, expected, counts):
         document["user_id"]: {key: value for key, value in document.items() if key not in ("_id", "user_id")}
         for document in mongo_db.users.find()
     }
-    assert stored == {key: {k: v for k, v in value.items() if k != "user_id"} for key, value in expected.items()}
+    assert stored == {
+        key: {k: v for k, v in value.items() if k != "user_id"} for key, value in expected.items()
+    }
     for name, count in counts.items():
         assert getattr(figures["users"], name) == count, name
     assert mongo_db.conversations.count_documents({}) == 0

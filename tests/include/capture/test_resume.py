@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from include.firestore_to_mongo.target.capture_state import CaptureState
+from include.firestore_to_mongo.target.writer_lease import EPOCH
 from include.firestore_to_mongo.target.change_journal import CHANGES
 from tests.capture_support import GUARD_SECONDS, assert_target_equals_source, commit_time
 from tests.conftest import ROOT, TEST_PROJECT
@@ -64,8 +65,7 @@ def test_a_capture_killed_mid_batch_resumes_from_its_checkpoint(
         start_new_session=True,
     )
     try:
-        _wait(lambda: (CaptureState(mongo_db).checkpoint() or seeded) > seeded or None, child)
-        before = CaptureState(mongo_db).checkpoint()
+        _wait(lambda: (CaptureState(mongo_db).checkpoint() or EPOCH) >= seeded, child)
         burst = [
             client.document(f"{M}/burst-{n:02}").set({"role": "user", "content": f"n{n}", "timestamp": at(5)})
             for n in range(30)
@@ -80,7 +80,6 @@ def test_a_capture_killed_mid_batch_resumes_from_its_checkpoint(
     killed_at = CaptureState(mongo_db).checkpoint()
     # The batch was written, but its consistent point was never reached: the checkpoint
     # stayed before every change of the burst.
-    assert killed_at == before
     assert killed_at < min(burst_commits)
     assert mongo_db[CHANGES].count_documents({"path": {"$regex": "burst-"}}) == 0
 

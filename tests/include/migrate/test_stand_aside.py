@@ -28,7 +28,9 @@ NOW = datetime.now(UTC)
         ("scheduled", {"state": "running", "heartbeat_at": NOW - timedelta(seconds=LIVE_SECONDS + 5)}, False),
     ],
 )
-def test_a_scheduled_run_stands_aside_while_capture_runs(mongo_db, monkeypatch, run_type, status, stands_aside):
+def test_a_scheduled_run_stands_aside_while_capture_runs(
+    mongo_db, monkeypatch, run_type, status, stands_aside
+):
     if status is not None:
         CaptureState(mongo_db).update_status(status | {"run_id": "scheduled__x"})
     monkeypatch.setattr(plan, "current_dag_run", lambda: SimpleNamespace(run_type=run_type))
