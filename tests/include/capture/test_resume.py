@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from include.firestore_to_mongo.target.capture_state import CaptureState
-from include.firestore_to_mongo.target.writer_lease import EPOCH
 from include.firestore_to_mongo.target.change_journal import CHANGES
+from include.firestore_to_mongo.target.writer_lease import EPOCH
 from tests.capture_support import GUARD_SECONDS, assert_target_equals_source, commit_time
 from tests.conftest import ROOT, TEST_PROJECT
 from tests.include.capture.test_session import M, at, seed
