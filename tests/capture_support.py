@@ -122,7 +122,10 @@ def capture(firestore_client, mongo_db):
 def commit_time(result) -> datetime:
     """A write's commit time (a WriteResult, or the Timestamp a delete returns)."""
     value = getattr(result, "update_time", result)
-    return datetime.fromtimestamp(value.timestamp(), UTC) if not isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        # Firestore's own datetime (nanoseconds beyond): its microseconds, exactly.
+        return datetime(*value.timetuple()[:6], value.microsecond, tzinfo=UTC)
+    return value.ToDatetime(tzinfo=UTC)
 
 
 def expected_target(client, name: str) -> dict[tuple, dict]:

@@ -13,6 +13,7 @@ from bench.capture import (
     change_kinds,
     commit_time,
     lag_stats,
+    lag_trend,
     message_key,
     parse_sizes,
     percentile,
@@ -85,3 +86,9 @@ def test_commit_time_of_a_write_result_and_of_a_timestamp():
     assert commit_time(Result()) == moment
     assert commit_time(moment.replace(tzinfo=None)) == moment
     assert commit_time(Timestamp()) == moment
+
+
+def test_lag_trend():
+    assert lag_trend([0.5, 0.6, 0.7]).startswith("steady")
+    assert lag_trend([1.6, 10.4, 15.0]).startswith("growing")
+    assert lag_trend([None, 1.0, 2.0]).startswith("unknown")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
@@ -29,6 +29,7 @@ CAPTURE = "_firestore_to_mongo_capture"
 CAPTURE_FIGURES = "_firestore_to_mongo_capture_figures"
 CAPTURE_PATHS = "_firestore_to_mongo_capture_paths"
 STATUS_ID = "capture"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 KEEP_FIGURES = 2_880  # a day at one record every 30 s
 # A capture whose status is older than this is not running (it writes one every 30 s).
 LIVE_SECONDS = 120
@@ -57,22 +58,25 @@ class CaptureState:
 
     # The checkpoint.
     def checkpoint(self) -> datetime | None:
-        found = self.status.find_one({"_id": STATUS_ID}, {"checkpoint": 1})
-        return as_utc(found.get("checkpoint")) if found else None
+        found = self.status.find_one({"_id": STATUS_ID}, {"checkpoint": 1, "checkpoint_us": 1})
+        return _checkpoint_of(found) if found else None
 
     def save_checkpoint(self, read_time: datetime, holder: str) -> datetime:
         """Store `read_time` unless a later one is stored (a checkpoint never goes back);
-        return the one stored. `holder` names the session (DAG run and try) that saved it."""
+        return the one stored. `holder` names the session (DAG run and try) that saved it.
+
+        Kept to the microsecond (`checkpoint_us`, MongoDB's dates hold milliseconds): a
+        checkpoint compared with a commit time must not look earlier than it is."""
         stored = self.status.find_one_and_update(
             {"_id": STATUS_ID},
             {
-                "$max": {"checkpoint": read_time},
+                "$max": {"checkpoint": read_time, "checkpoint_us": to_micros(read_time)},
                 "$set": {"checkpoint_saved_at": now(), "checkpoint_by": holder},
             },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        return as_utc(stored["checkpoint"])
+        return _checkpoint_of(stored)
 
     def journal_since(self) -> datetime | None:
         found = self.status.find_one({"_id": STATUS_ID}, {"journal_since": 1})
@@ -150,6 +154,22 @@ class CaptureState:
             ],
             ordered=False,
         )
+
+
+def to_micros(value: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float on the way)."""
+    value = as_utc(value)
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def _checkpoint_of(found: dict[str, Any]) -> datetime | None:
+    if found.get("checkpoint_us") is not None:
+        return from_micros(found["checkpoint_us"])
+    return as_utc(found.get("checkpoint"))
 
 
 def now() -> datetime:

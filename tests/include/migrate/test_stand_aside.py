@@ -13,26 +13,30 @@ from include.firestore_to_mongo.target.capture_state import LIVE_SECONDS, Captur
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(UTC)
+# The status's age when the rule is asked, in seconds.
+FRESH, STALE = 0, LIVE_SECONDS + 5
 
 
 @pytest.mark.parametrize(
     ("run_type", "status", "stands_aside"),
     [
-        ("scheduled", {"state": "running", "heartbeat_at": NOW}, True),
-        ("scheduled", {"state": "waiting", "heartbeat_at": NOW}, True),
-        ("manual", {"state": "running", "heartbeat_at": NOW}, False),
-        ("asset_triggered", {"state": "running", "heartbeat_at": NOW}, False),
+        ("scheduled", {"state": "running", "heartbeat_at": FRESH}, True),
+        ("scheduled", {"state": "waiting", "heartbeat_at": FRESH}, True),
+        ("manual", {"state": "running", "heartbeat_at": FRESH}, False),
+        ("asset_triggered", {"state": "running", "heartbeat_at": FRESH}, False),
         ("scheduled", None, False),
-        ("scheduled", {"state": "stopped", "heartbeat_at": NOW}, False),
-        ("scheduled", {"state": "running", "heartbeat_at": NOW - timedelta(seconds=LIVE_SECONDS + 5)}, False),
+        ("scheduled", {"state": "stopped", "heartbeat_at": FRESH}, False),
+        ("scheduled", {"state": "running", "heartbeat_at": STALE}, False),
     ],
 )
 def test_a_scheduled_run_stands_aside_while_capture_runs(
     mongo_db, monkeypatch, run_type, status, stands_aside
 ):
     if status is not None:
-        CaptureState(mongo_db).update_status(status | {"run_id": "scheduled__x"})
+        age = timedelta(seconds=status["heartbeat_at"])
+        CaptureState(mongo_db).update_status(
+            status | {"run_id": "scheduled__x", "heartbeat_at": datetime.now(UTC) - age}
+        )
     monkeypatch.setattr(plan, "current_dag_run", lambda: SimpleNamespace(run_type=run_type))
     reason = plan._stand_aside_for_capture(mongo_db, "users")
     assert (reason is not None) == stands_aside

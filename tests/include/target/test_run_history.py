@@ -151,16 +151,29 @@ def test_run_record_dry_run(rows: list[dict], dry_run: bool) -> None:
     ],
 )
 def test_run_record_names_the_run(kind: str, dag_id: str, run_id: str, expected_id: str) -> None:
-    made = run_record(kind, dag_id, run_id, [row("users")], ENDED)
+    started = ENDED - timedelta(minutes=5)
+    made = run_record(kind, dag_id, run_id, [row("users")], ENDED, started)
 
-    assert {key: made[key] for key in ("_id", "kind", "dag_id", "run_id", "ended_at")} == {
+    assert {key: made[key] for key in ("_id", "kind", "dag_id", "run_id", "started_at", "ended_at")} == {
         "_id": expected_id,
         "kind": kind,
         "dag_id": dag_id,
         "run_id": run_id,
+        # The start: where the cut-over's verify of what changed begins.
+        "started_at": started,
         "ended_at": ENDED,
     }
-    assert set(made) == {"_id", "kind", "dag_id", "run_id", "ended_at", "status", "dry_run", "collections"}
+    assert set(made) == {
+        "_id",
+        "kind",
+        "dag_id",
+        "run_id",
+        "started_at",
+        "ended_at",
+        "status",
+        "dry_run",
+        "collections",
+    }
 
 
 # --- record_run ----------------------------------------------------------------------------

@@ -631,14 +631,15 @@ def test_a_capture_that_only_saved_a_checkpoint(mongo_db) -> None:
     """Every field may be missing: here only what `save_checkpoint` and
     `set_journal_since` write."""
     capture = CaptureState(mongo_db)
-    capture.save_checkpoint(NOW - timedelta(minutes=2), "manual__c")
+    capture.save_checkpoint(NOW - timedelta(minutes=2), "firestore_to_mongo_capture/manual__c/1")
     capture.set_journal_since(NOW - timedelta(hours=1))
 
     state = load_state(mongo_db, NOW)
 
     assert state["capture"] == {
         "state": "stopped",
-        "run_id": "manual__c",
+        # The session that saved it is no run id to link to.
+        "run_id": None,
         "dag_id": "firestore_to_mongo_capture",
         "heartbeat_at": None,
         "checkpoint": "2026-11-30T11:58:00+00:00",
