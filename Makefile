@@ -26,7 +26,7 @@ PYTHON311 ?= $(call find_python,11)
 VENV311 := .venv311
 STAMP311 := $(VENV311)/.installed-$(shell (cat requirements-py311.lock; echo "$(UV_INSTALL)") | cksum | cut -d' ' -f1)
 
-.PHONY: help venv test test-celery test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss
+.PHONY: help venv test test-celery test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss bench-capture
 
 help:
 	@echo "make test       create .venv if needed, run every test (unit + integration)"
@@ -38,6 +38,8 @@ help:
 	@echo "make bench      throughput over simulated network latency: raw read/write, naive baseline, the DAG, mapping CPU,"
 	@echo "                the verify (BENCH_N, BENCH_FIRESTORE_RTT_MS, BENCH_MONGO_RTT_MS, BENCH_MONGODB_URI, BENCH_PARTITIONS)"
 	@echo "make bench-rss  peak RSS of the DAG at 5,000 and 40,000 messages (same as BENCH_RSS=1 make bench)"
+	@echo "make bench-capture change capture's lag (p50/p95/max) under app-like writes, and the cut-over's"
+	@echo "                freeze_seconds at 3,000 and 30,000 messages (BENCH_CAPTURE_*, BENCH_CUTOVER_*; 10 to 15 min)"
 	@echo "make test-celery the DAG on a real CeleryExecutor deployment on this machine (redis, PostgreSQL,"
 	@echo "                two workers): partitions spread over the workers, a killed worker's partition"
 	@echo "                resumes on the other (4 to 6 minutes; needs Debian's redis-server and postgresql)"
@@ -97,6 +99,9 @@ bench: venv
 
 bench-rss: venv
 	BENCH_RSS=1 PYTHONPATH=. $(PY) -m bench
+
+bench-capture: venv
+	PYTHONPATH=. $(PY) -m bench capture
 
 ui: venv
 	PYTHONPATH=. $(PY) -m devtools.ui up

@@ -55,6 +55,9 @@ class DagRun:
     # Firestore reads counted in the subprocess (bench.count_reads.snapshot()); None when
     # it wrote none.
     firestore_reads: dict[str, Any] | None = None
+    # The summary XCom's entries of every collection ({} when none was recorded).
+    collections: dict[str, dict[str, Any]] | None = None
+    started_at: datetime | None = None
 
 
 def run_dag(env: dict[str, str], dag_id: str, conf: dict[str, Any], log_path: Path) -> DagRun:
@@ -78,6 +81,7 @@ def run_dag(env: dict[str, str], dag_id: str, conf: dict[str, Any], log_path: Pa
                 process.wait()
     seconds = time.monotonic() - started
     figures = read_summary(env, dag_id, started_at)
+    collections = (figures or {}).get("collections") or {}
     return DagRun(
         dag_id=dag_id,
         returncode=returncode,
@@ -85,8 +89,10 @@ def run_dag(env: dict[str, str], dag_id: str, conf: dict[str, Any], log_path: Pa
         peak_rss=sampler.peak,
         processes_seen=sampler.processes_seen,
         log_path=log_path,
-        messages=((figures or {}).get("collections") or {}).get("messages") or {},
+        messages=collections.get("messages") or {},
         firestore_reads=read_totals(reads_path),
+        collections=collections,
+        started_at=started_at,
     )
 
 
@@ -95,6 +101,12 @@ def read_summary(env: dict[str, str], dag_id: str, since: datetime) -> dict[str,
 
     The verify's summary task pushes its figures before it fails a run, so a failed
     verify has them too."""
+    return read_xcom(env, dag_id, "summary", since)
+
+
+def read_xcom(env: dict[str, str], dag_id: str, task_id: str, since: datetime) -> dict[str, Any] | None:
+    """The newest return_value XCom of `dag_id`'s task `task_id` written after `since` (the
+    cut-over's `verdict` pushes its own before it fails a blocked run)."""
     # Airflow reads its configuration on import: point this process at the bench's home first.
     for name in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES"):
         os.environ[name] = env[name]
@@ -106,7 +118,7 @@ def read_summary(env: dict[str, str], dag_id: str, since: datetime) -> dict[str,
             session.query(XComModel)
             .filter(
                 XComModel.dag_id == dag_id,
-                XComModel.task_id == "summary",
+                XComModel.task_id == task_id,
                 XComModel.key == "return_value",
             )
             .order_by(XComModel.timestamp.desc())
