@@ -45,6 +45,8 @@ RUNNING, WAITING, YIELDED, STOPPED = "running", "waiting", "yielded", "stopped"
 # Streams that may break in a row, with a growing pause, before the task fails (and
 # Airflow retries it, or the next run takes over).
 MAX_BROKEN_STREAMS = 5
+# Sync targets' ids, above the collections' (1 to 4).
+SYNC_TARGET_IDS = 1_000
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ class CaptureSession:
         journaled = False
         served: datetime | None = None
         last_sync_check = 0.0
-        restarts_asked: set[int] = set()
+        sync_target: int | None = None
+        sync_targets = 0
         broken = 0
         self._status(RUNNING)
         try:
@@ -171,6 +174,11 @@ class CaptureSession:
                             applier.close_set(collection, paths)
                     self.checkpoint = self.state.save_checkpoint(_utc(event.read_time), self.holder)
                     broken = 0
+                    if sync_target is not None and sync_target in handler.targets:
+                        # Its consistent point has come: the target has done its job.
+                        handler.expect_removal(sync_target)
+                        stream.remove_target(sync_target)
+                        sync_target = None
                     if not journaled and self.state.journal_since() is None:
                         # The first whole set is applied: from here on every change is journaled.
                         self.state.set_journal_since(self.started_at)
@@ -185,17 +193,16 @@ class CaptureSession:
                         return YIELDED
                     documents, resets = documents + handler.documents, resets + handler.resets
                     handler.close()
-                    if id(stream) in restarts_asked:
-                        restarts_asked.discard(id(stream))
-                    else:
-                        broken += 1
-                        if broken > MAX_BROKEN_STREAMS:
-                            raise SourceUnavailableError(
-                                f"the Listen stream broke {broken} times in a row without reaching a "
-                                f"consistent point; the last time: {event.error}"
-                            ) from event.error
-                        log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
-                        self.stop.wait(min(2.0**broken, 30.0))
+                    # A sync point asked of the broken stream is asked of the next one.
+                    sync_target, served = None, None
+                    broken += 1
+                    if broken > MAX_BROKEN_STREAMS:
+                        raise SourceUnavailableError(
+                            f"the Listen stream broke {broken} times in a row without reaching a "
+                            f"consistent point; the last time: {event.error}"
+                        ) from event.error
+                    log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
+                    self.stop.wait(min(2.0**broken, 30.0))
                     stream, handler, _ = self._open(events, resumed=self.checkpoint is not None)
                     resumed = resumed or self.checkpoint is not None
                 if pending and (
@@ -209,19 +216,20 @@ class CaptureSession:
                     last_sync_check = time.monotonic()
                     asked = self.state.sync_requested()
                     if (
-                        asked is not None
+                        sync_target is None
+                        and asked is not None
                         and asked != served
                         # Before the first consistent point, that point is still to come.
                         and self.checkpoint is not None
                         and self.checkpoint < asked
                     ):
-                        # A consistent point at or after `asked` is wanted (the cut-over), and no
-                        # change may come to bring one: a new stream, resumed from the
-                        # checkpoint, reaches CURRENT at a read time after it opened.
-                        served = asked
-                        log.info("a sync point at %s was asked for: listening anew", asked.isoformat())
-                        restarts_asked.add(id(stream))
-                        stream.close()
+                        # A consistent point at or after `asked` is wanted (the cut-over), and
+                        # a quiet source brings none: a target that holds nothing brings one.
+                        served, sync_targets = asked, sync_targets + 1
+                        sync_target = SYNC_TARGET_IDS + sync_targets
+                        log.info("a sync point at %s was asked for", asked.isoformat())
+                        handler.expect_sync(sync_target)
+                        stream.add_sync_target(sync_target)
                 if time.monotonic() - last_renew >= settings.lease_seconds / 4:
                     if not self.lease.renew():
                         return YIELDED

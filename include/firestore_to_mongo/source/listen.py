@@ -26,6 +26,7 @@ that breaks before then leaves a partial set, which the handler discards and nob
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ from include.firestore_to_mongo.contract.specs import CollectionSpec
 from include.firestore_to_mongo.util.scratch import ScratchSqlite
 
 TargetChangeType = TargetChange.TargetChangeType
+
+
+# The name a sync target goes by, and the document it listens to (which nobody writes:
+# the target holds nothing, and only its consistent point counts).
+SYNC = "(sync)"
+SYNC_DOCUMENT = "_firestore_to_mongo_sync/point"
 
 
 class ListenTargetRemovedError(RuntimeError):
@@ -68,12 +75,46 @@ class PathSet(ScratchSqlite):
         return [path for path in paths if path not in found]
 
 
-@dataclass(frozen=True)
 class DocumentChanged:
-    collection: str
-    path: str
-    data: dict[str, Any]
-    update_time: datetime
+    """A document as its target now holds it. Its fields are decoded only when `data` is
+    first read: a reset resends every document, and most are left alone unread."""
+
+    __slots__ = ("_data", "_decode", "collection", "path", "update_time")
+
+    def __init__(
+        self,
+        collection: str,
+        path: str,
+        data: Any,
+        update_time: datetime,
+        decode: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> None:
+        self.collection = collection
+        self.path = path
+        self.update_time = update_time
+        self._data = data
+        self._decode = decode
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._decode is not None:
+            self._data, self._decode = self._decode(self._data), None
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DocumentChanged):
+            return NotImplemented
+        return (self.collection, self.path, self.update_time, self.data) == (
+            other.collection,
+            other.path,
+            other.update_time,
+            other.data,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"DocumentChanged({self.collection!r}, {self.path!r}, update_time={self.update_time!r})"
 
 
 @dataclass(frozen=True)
@@ -128,8 +169,25 @@ class ListenHandler:
         self.resumed = resumed
         self.documents = 0
         self.resets = 0
+        self._lock = threading.Lock()
+        self._added: dict[int, _TargetState] = {}
+        self._removing: set[int] = set()
+
+    def expect_sync(self, target_id: int) -> None:
+        """A sync target is being added (from any thread): a target that holds no document,
+        whose only use is the consistent point that follows its CURRENT."""
+        with self._lock:
+            self._added[target_id] = _TargetState(SYNC)
+
+    def expect_removal(self, target_id: int) -> None:
+        """The target is being removed on purpose (from any thread): its REMOVE is no error."""
+        with self._lock:
+            self._removing.add(target_id)
 
     def handle(self, response: ListenResponse) -> list[Event]:
+        with self._lock:
+            self.targets.update(self._added)
+            self._added.clear()
         kind = response._pb.WhichOneof("response_type")
         if kind == "target_change":
             return self._target_change(response.target_change)
@@ -137,12 +195,29 @@ class ListenHandler:
             change = response.document_change
             self.documents += 1
             path = self._path(change.document.name)
-            data = self.decode(change.document.fields)
             events: list[Event] = []
+            decoded: list[dict[str, Any]] = []
+
+            def decode_once(fields) -> dict[str, Any]:
+                # Decoded at most once, however many targets hold the document.
+                if not decoded:
+                    decoded.append(self.decode(fields))
+                return decoded[0]
+
             for target in self._states(change.target_ids, every_if_empty=False):
+                if target.collection == SYNC:
+                    continue
                 if target.whole_set is not None:
                     target.whole_set.add(path)
-                events.append(DocumentChanged(target.collection, path, data, change.document.update_time))
+                events.append(
+                    DocumentChanged(
+                        target.collection,
+                        path,
+                        change.document.fields,
+                        change.document.update_time,
+                        decode_once,
+                    )
+                )
             return events + self._gone(change.removed_target_ids, path)
         if kind == "document_delete":
             return self._gone(
@@ -165,6 +240,13 @@ class ListenHandler:
     def _target_change(self, change: TargetChange) -> list[Event]:
         kind = change.target_change_type
         if kind == TargetChangeType.REMOVE:
+            with self._lock:
+                expected = bool(change.target_ids) and set(change.target_ids) <= self._removing
+                self._removing -= set(change.target_ids)
+            if expected and not change.cause.code:
+                for target_id in change.target_ids:
+                    self.targets.pop(target_id, None)
+                return []
             raise ListenTargetRemovedError(
                 f"Firestore removed the Listen target(s) {list(change.target_ids)}: "
                 f"{change.cause.code} {change.cause.message}"
@@ -197,6 +279,8 @@ class ListenHandler:
     def _gone(self, target_ids, path: str) -> list[Event]:
         events: list[Event] = []
         for target in self._states(target_ids, every_if_empty=False):
+            if target.collection == SYNC:
+                continue
             if target.whole_set is not None:
                 target.whole_set.discard(path)
             events.append(DocumentGone(target.collection, path))
@@ -214,7 +298,8 @@ class ListenHandler:
         target.current = False
         if target.whole_set is not None:
             target.whole_set.close()
-        target.whole_set = PathSet() if whole else None
+        # A sync target holds nothing: no set of its own to close.
+        target.whole_set = PathSet() if whole and target.collection != SYNC else None
 
     def _path(self, name: str) -> str:
         return name.removeprefix(self.prefix)
@@ -255,6 +340,7 @@ class ListenStream:
         ]
         self.resumed = bool(resume_token) or read_time is not None
         self._closed = threading.Event()
+        self._more: queue.Queue[ListenRequest] = queue.Queue()
         self._call = None
 
     def handler(self) -> ListenHandler:
@@ -269,8 +355,28 @@ class ListenStream:
 
     def _requests(self) -> Iterator[ListenRequest]:
         yield from self.requests
-        # The call lasts as long as its requests do: hold them open until close().
-        self._closed.wait()
+        # The call lasts as long as its requests do: hold them open until close(), and send
+        # what comes meanwhile (sync targets, added and removed).
+        while not self._closed.is_set():
+            try:
+                yield self._more.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def add_sync_target(self, target_id: int) -> None:
+        """Ask for a consistent point now: add a target that holds no document. Its CURRENT,
+        then the whole stream's, come at a read time after this call, without resending
+        anything (a quiet source sends no consistent point of its own)."""
+        name = f"{self.client._database_string}/documents/{SYNC_DOCUMENT}"
+        self._more.put(
+            ListenRequest(
+                database=self.client._database_string,
+                add_target=Target(documents=Target.DocumentsTarget(documents=[name]), target_id=target_id),
+            )
+        )
+
+    def remove_target(self, target_id: int) -> None:
+        self._more.put(ListenRequest(database=self.client._database_string, remove_target=target_id))
 
     def __iter__(self) -> Iterator[ListenResponse]:
         self._call = self.client._firestore_api.listen(

@@ -295,6 +295,53 @@ def test_a_removed_target_fails_with_firestores_reason() -> None:
         handler(True).handle(response)
 
 
+@pytest.mark.parametrize("resumed", [False, True])
+def test_a_sync_target_brings_a_consistent_point_and_leaves_quietly(resumed: bool) -> None:
+    from include.firestore_to_mongo.source.listen import SYNC_DOCUMENT
+
+    listen = handler(resumed)
+    start = [target(Kind.ADD, USERS, MESSAGES), changed("users/u1", USERS), *both_current(2)]
+    assert [type(event).__name__ for response in start for event in listen.handle(response)][
+        -1
+    ] == "Consistent"
+    # A quiet source: the only way to a new consistent point is a target that holds nothing.
+    listen.expect_sync(1001)
+    events = [
+        event
+        for response in [
+            target(Kind.ADD, 1001),
+            deleted(SYNC_DOCUMENT, 1001),  # what the emulator says of the document nobody wrote
+            target(Kind.CURRENT, 1001, read_time=5),
+            consistent(5),
+        ]
+        for event in listen.handle(response)
+    ]
+    # No document, no set to close (not even when the stream started with whole sets).
+    assert len(events) == 1
+    assert (events[0].read_time, events[0].complete_sets) == (at(5), {})
+    listen.expect_removal(1001)
+    assert listen.handle(target(Kind.REMOVE, 1001)) == []
+    assert 1001 not in listen.targets
+    # Any other removal is still Firestore refusing a target.
+    with pytest.raises(ListenTargetRemovedError):
+        listen.handle(target(Kind.REMOVE, USERS))
+
+
+def test_a_changed_document_is_decoded_only_when_read_and_only_once() -> None:
+    decoded = []
+
+    def decode(fields):
+        decoded.append(1)
+        return {name: value.string_value for name, value in fields.items()}
+
+    listen = ListenHandler(TARGETS, PREFIX, decode, resumed=True)
+    listen.handle(target(Kind.ADD, USERS, MESSAGES))
+    first, second = listen.handle(changed("users/u1", USERS, MESSAGES))
+    assert decoded == []
+    assert first.data == second.data == {"value": "v"}
+    assert decoded == [1]
+
+
 def test_a_target_this_stream_never_added_is_an_error() -> None:
     with pytest.raises(ValueError, match=r"never added: \[9\]"):
         handler(True).handle(changed("users/u1", 9))
