@@ -146,6 +146,7 @@ class CaptureSession:
         last_sync_check = 0.0
         sync_target: int | None = None
         sync_targets = 0
+        restart_asked: int | None = None
         broken = 0
         self._status(RUNNING)
         try:
@@ -193,16 +194,19 @@ class CaptureSession:
                         return YIELDED
                     documents, resets = documents + handler.documents, resets + handler.resets
                     handler.close()
-                    # A sync point asked of the broken stream is asked of the next one.
-                    sync_target, served = None, None
-                    broken += 1
-                    if broken > MAX_BROKEN_STREAMS:
-                        raise SourceUnavailableError(
-                            f"the Listen stream broke {broken} times in a row without reaching a "
-                            f"consistent point; the last time: {event.error}"
-                        ) from event.error
-                    log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
-                    self.stop.wait(min(2.0**broken, 30.0))
+                    if restart_asked == id(stream):
+                        restart_asked = None
+                    else:
+                        # A sync point asked of the broken stream is asked of the next one.
+                        sync_target, served = None, None
+                        broken += 1
+                        if broken > MAX_BROKEN_STREAMS:
+                            raise SourceUnavailableError(
+                                f"the Listen stream broke {broken} times in a row without reaching a "
+                                f"consistent point; the last time: {event.error}"
+                            ) from event.error
+                        log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
+                        self.stop.wait(min(2.0**broken, 30.0))
                     stream, handler, _ = self._open(events, resumed=self.checkpoint is not None)
                     resumed = resumed or self.checkpoint is not None
                 if pending and (
@@ -223,13 +227,25 @@ class CaptureSession:
                         and self.checkpoint is not None
                         and self.checkpoint < asked
                     ):
-                        # A consistent point at or after `asked` is wanted (the cut-over), and
-                        # a quiet source brings none: a target that holds nothing brings one.
-                        served, sync_targets = asked, sync_targets + 1
-                        sync_target = SYNC_TARGET_IDS + sync_targets
-                        log.info("a sync point at %s was asked for", asked.isoformat())
-                        handler.expect_sync(sync_target)
-                        stream.add_sync_target(sync_target)
+                        # A consistent point at or after `asked` is wanted (the cut-over).
+                        served = asked
+                        if events.qsize() or pending or not handler.is_current():
+                            # Behind (whole sets queued, as the emulator sends one per change):
+                            # a new stream from the checkpoint sends the current state once,
+                            # instead of every set in the queue.
+                            log.info("a sync point at %s was asked for, while behind: listening anew", asked)
+                            if self._flush(applier, pending) == YIELDED:
+                                return YIELDED
+                            restart_asked = id(stream)
+                            stream.close()
+                        else:
+                            # Caught up, and a quiet source brings no consistent point: a target
+                            # that holds nothing brings one, with nothing resent.
+                            sync_targets += 1
+                            sync_target = SYNC_TARGET_IDS + sync_targets
+                            log.info("a sync point at %s was asked for", asked.isoformat())
+                            handler.expect_sync(sync_target)
+                            stream.add_sync_target(sync_target)
                 if time.monotonic() - last_renew >= settings.lease_seconds / 4:
                     if not self.lease.renew():
                         return YIELDED

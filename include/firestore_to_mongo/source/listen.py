@@ -173,6 +173,10 @@ class ListenHandler:
         self._added: dict[int, _TargetState] = {}
         self._removing: set[int] = set()
 
+    def is_current(self) -> bool:
+        """Whether every target is current (none is in the middle of sending its set)."""
+        return all(target.current for target in list(self.targets.values()))
+
     def expect_sync(self, target_id: int) -> None:
         """A sync target is being added (from any thread): a target that holds no document,
         whose only use is the consistent point that follows its CURRENT."""
