@@ -117,9 +117,13 @@ def _twin_ranges(client, wanted: int, timeout: float) -> list[tuple[str | None, 
         .order_by("__name__")
         .stream(retry=Retry(timeout=timeout), timeout=timeout)
     ]
+    if not twins:
+        # Messages under twin documents that don't exist (never created, or deleted while
+        # their subcollections stayed): no cut to make, so one range holds them all.
+        return [(None, None)]
     # In Firestore's order already: picking at rising indexes keeps it.
     cuts = list(dict.fromkeys(twins[len(twins) * k // wanted] for k in range(1, wanted)))
-    cuts = [cut for cut in cuts if cut != twins[0]] if twins else []
+    cuts = [cut for cut in cuts if cut != twins[0]]
     return list(itertools.pairwise([None, *cuts, None]))
 
 

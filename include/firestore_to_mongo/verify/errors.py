@@ -1,8 +1,13 @@
 """The errors that fail the verify's tasks, and so its run."""
 
+from __future__ import annotations
 
-class VerifyFailedError(RuntimeError):
-    """Differences remain after the verify (and its repair), or a collection task failed."""
+from airflow.sdk.exceptions import AirflowFailException
+
+
+class VerifyFailedError(AirflowFailException):
+    """Differences remain after the verify (and its repair), or a collection task failed: a
+    verdict, which a retry would only repeat, so Airflow doesn't retry it."""
 
 
 class JournalGapError(RuntimeError):
