@@ -8,14 +8,6 @@ import pytest
 from include.firestore_to_mongo.capture.config import CaptureConfig
 from include.firestore_to_mongo.cutover.config import CutoverConfig
 from include.firestore_to_mongo.run.params import ParamError
-from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags"))
 
 
 def test_capture_is_one_continuous_task_one_run_at_a_time(dagbag):

@@ -17,13 +17,6 @@ COLLECTION_TASKS = {"users", "digital_twins", "conversations", "messages"}
 
 
 @pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags"))
-
-
-@pytest.fixture(scope="module")
 def dag(dagbag):
     return dagbag.dags[DAG_ID]
 

@@ -243,9 +243,7 @@ class Applier:
         from include.firestore_to_mongo.keys.deletions import find_and_prune
         from include.firestore_to_mongo.keys.ledger import LocalKeyLedger
 
-        unknown = self.versions.db.execute(
-            "SELECT count(*) FROM versions WHERE collection = ? AND deleted = 0 AND key IS NULL", (spec.name,)
-        ).fetchone()[0]
+        unknown = self.versions.unknown_keys(spec.name)
         if unknown:
             log.warning(
                 "%s: %d documents can't be mapped, so their keys are unknown: MongoDB is not swept "

@@ -35,7 +35,7 @@ from include.firestore_to_mongo.source.listen import (
     DocumentGone,
     ListenStream,
 )
-from include.firestore_to_mongo.target.capture_state import CaptureState
+from include.firestore_to_mongo.target.capture_state import CaptureState, as_utc
 from include.firestore_to_mongo.target.change_journal import ChangeJournal
 from include.firestore_to_mongo.target.writer_lease import CaptureLease, WriterTurns
 
@@ -173,7 +173,7 @@ class CaptureSession:
                             if not self.lease.renew():
                                 return YIELDED
                             applier.close_set(collection, paths)
-                    self.checkpoint = self.state.save_checkpoint(_utc(event.read_time), self.holder)
+                    self.checkpoint = self.state.save_checkpoint(as_utc(event.read_time), self.holder)
                     broken = 0
                     if sync_target is not None and sync_target in handler.targets:
                         # Its consistent point has come: the target has done its job.
@@ -364,7 +364,3 @@ class CaptureSession:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -74,6 +74,13 @@ class LocalVersions(ScratchSqlite):
         ):
             yield row[0]
 
+    def unknown_keys(self, collection: str) -> int:
+        """How many live paths of `collection` have no known key (they can't be mapped)."""
+        return self.db.execute(
+            "SELECT count(*) FROM versions WHERE collection = ? AND deleted = 0 AND key IS NULL",
+            (collection,),
+        ).fetchone()[0]
+
     def is_empty(self) -> bool:
         return self.db.execute("SELECT 1 FROM versions LIMIT 1").fetchone() is None
 

@@ -12,6 +12,7 @@ from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
 from include.firestore_to_mongo.migrate.plan import STOOD_ASIDE
 from include.firestore_to_mongo.migrate.report import missing_report, render_notes, render_summary_table
+from include.firestore_to_mongo.run.tasks import current_dag_run
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     notes = render_notes(rows)
     log.info("%s\n%s%s", title, render_summary_table(rows), "".join(f"\n- {note}" for note in notes))
     figures = {"dry_run": config.dry_run, "collections": {row["collection"]: row for row in rows}}
-    record_summary(config, MIGRATION, ti, rows)
+    record_summary(config, MIGRATION, ti, rows, getattr(current_dag_run(), "start_date", None))
     failed = [row["collection"] for row in rows if row["status"] == "failed"]
     if failed:
         ti.xcom_push(key="return_value", value=figures)

@@ -94,7 +94,9 @@ def record_run(database: Database, record: dict[str, Any], keep: int = KEEP_RUNS
         runs.delete_many({"_id": {"$in": old}})
 
 
-def record_summary(config, kind: str, ti, rows: list[dict[str, Any]]) -> None:
+def record_summary(
+    config, kind: str, ti, rows: list[dict[str, Any]], started_at: datetime | None = None
+) -> None:
     """From a summary task: store the run's record. A failure to store it is logged, not
     raised: the run's own outcome doesn't depend on the page's history. A dry run writes
     nothing to MongoDB, this record included."""
@@ -105,18 +107,7 @@ def record_summary(config, kind: str, ti, rows: list[dict[str, Any]]) -> None:
         return
     try:
         with TargetSession(config) as target:
-            started_at = getattr(_current_dag_run(), "start_date", None)
             record = run_record(kind, ti.dag_id, ti.run_id, rows, datetime.now(UTC), started_at)
             record_run(target.database, record)
     except Exception as error:
         log.warning("could not store this run in %s: %s", RUNS, error)
-
-
-def _current_dag_run():
-    """The running task's DAG run (its start), or None outside a task."""
-    from airflow.sdk import get_current_context
-
-    try:
-        return get_current_context().get("dag_run")
-    except Exception:  # not inside a running task
-        return None

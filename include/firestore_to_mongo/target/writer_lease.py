@@ -32,6 +32,8 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from include.firestore_to_mongo.target.capture_state import as_utc
+
 WRITERS = "_firestore_to_mongo_writers"
 LEASE_ID = "writers"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,9 +50,8 @@ class TurnTimeoutError(RuntimeError):
 
 
 def _utc(value: datetime | None) -> datetime:
-    if value is None:
-        return EPOCH
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """A stored time as UTC; never set reads as long past."""
+    return as_utc(value) or EPOCH
 
 
 class WriterTurns:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
+from include.firestore_to_mongo.run.tasks import current_dag_run
 from include.firestore_to_mongo.verify.changed import iso
 from include.firestore_to_mongo.verify.config import VerifyConfig
 from include.firestore_to_mongo.verify.errors import VerifyFailedError
@@ -52,7 +53,7 @@ def summary_verify_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     except Exception as error:
         # The figures above stand without the findings' details; say why they are missing.
         log.warning("could not read the stored findings: %s", error)
-    record_summary(config, VERIFY, ti, rows)
+    record_summary(config, VERIFY, ti, rows, getattr(current_dag_run(), "start_date", None))
     failed = [row["collection"] for row in rows if row["status"] == FAILED]
     differing = [row["collection"] for row in rows if row.get("remaining")]
     if failed or differing:
