@@ -1,47 +1,22 @@
 """Subcollections under parent documents that don't exist (never created, or deleted while
 their subcollections stayed): every message is migrated exactly once, with 1 and 4
-partitions, and a verify agrees. The real DAGs on the emulator and the Mongo test server."""
+partitions, and a verify agrees; a sample of them (the verify's `sample_size`) takes each at
+most once. The real DAGs on the emulator and the Mongo test server."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
+from include.firestore_to_mongo.contract.specs import MESSAGES
+from include.firestore_to_mongo.source.sampling import sample_pages
 from tests.integration.dag_runner import VERIFY_DAG_ID, run_dag
+from tests.missing_parents import SHAPES, message_key, stored_message_keys
 
 pytestmark = pytest.mark.integration
 
 
-def message(client, twin: str, conversation: str, number: int) -> str:
-    path = f"digital_twins/{twin}/conversations/{conversation}/messages/m{number}"
-    client.document(path).set(
-        {"role": "user", "content": f"{twin} {number}", "timestamp": datetime(2026, 12, 1, tzinfo=UTC)}
-    )
-    return path
-
-
-def no_twin_documents(client) -> list[str]:
-    return [message(client, twin, "c1", n) for twin in ("t1", "t2") for n in range(3)]
-
-
-def one_twin_and_three_missing(client) -> list[str]:
-    client.document("digital_twins/t2").set({"name": "the only twin there is"})
-    return [message(client, twin, "c1", n) for twin in ("t1", "t2", "t3", "t4") for n in range(3)]
-
-
-def a_deleted_twin_whose_subcollections_stay(client) -> list[str]:
-    for twin in ("t1", "t2", "t3"):
-        client.document(f"digital_twins/{twin}").set({"name": twin})
-    paths = [message(client, twin, "c1", n) for twin in ("t1", "t2", "t3") for n in range(3)]
-    client.document("digital_twins/t2").delete()  # its conversations and messages stay
-    return paths
-
-
 @pytest.mark.parametrize("partitions", [1, 4])
-@pytest.mark.parametrize(
-    "shape", [no_twin_documents, one_twin_and_three_missing, a_deleted_twin_whose_subcollections_stay]
-)
+@pytest.mark.parametrize("shape", SHAPES)
 def test_every_message_is_migrated_once(
     firestore_client, airflow_db, airflow_connections, mongo_db, shape, partitions
 ):
@@ -49,11 +24,36 @@ def test_every_message_is_migrated_once(
     result = run_dag({"mode": "full", "partitions": partitions, "collections": ["messages"]})
     assert result.state == "success", result.task_states
     assert result.counts("messages")["inserted"] == len(paths)
-    stored = [
-        (document["digital_twin_id"], document["conversation_id"], document["message_id"])
-        for document in mongo_db.avatar_conversations.find()
-    ]
-    expected = [tuple(path.split("/")[i] for i in (1, 3, 5)) for path in paths]
-    assert sorted(stored) == sorted(expected)
+    assert sorted(stored_message_keys(mongo_db)) == sorted(map(message_key, paths))
     verify = run_dag({"partitions": partitions, "collections": ["messages"]}, dag_id=VERIFY_DAG_ID)
     assert verify.summary["collections"]["messages"]["status"] == "verified", verify.summary
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.37, 0.9])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_sample_takes_each_message_at_most_once(firestore_client, shape, offset):
+    paths = shape(firestore_client)
+    for size in (1, 5, len(paths), len(paths) + 10):
+        pages = list(sample_pages(firestore_client, MESSAGES, size, 2, 30, offset))
+        sampled = [document.path for page in pages for document in page.documents]
+        assert len(sampled) == len(set(sampled)) == min(size, len(paths)), size
+        assert set(sampled) <= set(paths), size
+        if size >= len(paths):
+            assert set(sampled) == set(paths)
+
+
+@pytest.mark.parametrize("sample_size", [4, 100])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_sampled_verify_finds_the_messages_equal(
+    firestore_client, airflow_db, airflow_connections, mongo_db, shape, sample_size
+):
+    paths = shape(firestore_client)
+    assert run_dag({"mode": "full", "collections": ["messages"]}).state == "success"
+    verify = run_dag({"collections": ["messages"], "sample_size": sample_size}, dag_id=VERIFY_DAG_ID)
+    assert verify.state == "success", verify.task_states
+    messages = verify.counts("messages")
+    compared = min(sample_size, len(paths))
+    assert (messages["read"], messages["compared"], messages["equal"]) == (compared,) * 3, messages
+    assert (messages["source_count"], messages["target_count"]) == (len(paths), len(paths))
+    assert (messages["missing"], messages["different"], messages["extra"]) == (0, 0, 0)
+    assert messages["status"] == "sampled"

@@ -65,7 +65,12 @@ def seed(mongo_db, runs: int = 3) -> datetime:
     """Runs, a verify, and watermarks LAG behind now; returns the watermark."""
     for number in range(runs):
         rows = [
-            row(name, read=100 * (number + 1), without_cursor=7 if name == "messages" else None)
+            row(
+                name,
+                read=100 * (number + 1),
+                without_cursor=7 if name == "messages" else None,
+                retried_faults=3 if name == "messages" else 0,
+            )
             for name in ("users", "digital_twins", "conversations", "messages")
         ]
         record = run_record(
@@ -105,6 +110,7 @@ def seed_capture(mongo_db, run_id: str = "scheduled__capture") -> None:
             "journal_since": now - timedelta(hours=1),
             "documents": 4321,
             "resets": 0,
+            "retried_faults": 4,
             "lag": {"p50": 0.5, "p95": 2.5, "max": 7.0},
             "collections": {
                 "messages": {
@@ -157,6 +163,7 @@ def test_a_seeded_target_shows_every_figure(client, mongo_db):
         "watermark": watermark.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "lag": "1 h 35 min",
         "invisible to incremental": "7",
+        "faults ridden out": "3",
     }
     # read, inserted, updated, unchanged, skipped, failed, gone, deleted
     assert list(messages["figures"].values()) == ["300", "11", "12", "97", "3", "0", "4", "2"]
@@ -171,6 +178,7 @@ def test_a_seeded_target_shows_every_figure(client, mongo_db):
     summary = facts_of(capture_block_of(page))["capture"]
     assert summary["state"] == "running"
     assert summary["documents received"] == "4,321"
+    assert summary["faults ridden out"] == "4"
     assert 8 <= float(summary["checkpoint lag"].removesuffix(" s")) < 60
     assert "../dags/firestore_to_mongo_capture/runs/scheduled__capture" in summary["run"]
     assert messages["capture"]["state"] == "running"
@@ -264,6 +272,8 @@ def test_the_json_endpoint_has_the_same_data(client, mongo_db):
         "figures",
         "failed_examples",
         "without_cursor",
+        "retried_faults",
+        "dropped_keys",
         "last_verify",
         "capture",
     }
@@ -367,8 +377,18 @@ def test_the_page_reads_at_1280_px_in_a_browser(client, mongo_db):
     seed(mongo_db)
     long_id = "manual__" + "x" * 150
     seed_capture(mongo_db, run_id=long_id)
+    # And the keys the contract drops, with a long unbroken name and path.
+    dropped = {
+        "names": [{"name": "k" * 100, "documents": 12345, "example": "users/" + "u" * 300}],
+        "more": 49,
+    }
     record_run(mongo_db, run_record(MIGRATION, "firestore_to_mongo", long_id, [row("users")], ENDED))
+    twins = [row("digital_twins", dropped_keys=dropped)]
+    record_run(
+        mongo_db, run_record(MIGRATION, "firestore_to_mongo", "manual__2", twins, ENDED + timedelta(days=1))
+    )
     html = client.get("/").text
+    assert 'data-part="dropped"' in html
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -398,3 +418,25 @@ def test_the_page_reads_at_1280_px_in_a_browser(client, mongo_db):
     assert all(right <= 1280 for right in charts)
     assert scroll_width <= 1280
     assert requests == []
+
+
+def test_the_keys_the_contract_drops_are_shown_and_in_the_json(client, mongo_db):
+    seed(mongo_db)
+    voice = {"name": "voice_id", "documents": 20, "example": "digital_twins/t1"}
+    rows = [row("digital_twins", dropped_keys={"names": [voice], "more": 0, "more_at_least": False})]
+    record_run(
+        mongo_db,
+        run_record(MIGRATION, "firestore_to_mongo", "manual__voice", rows, ENDED + timedelta(days=1)),
+    )
+
+    page = client.get("/").text
+    twins = page[page.index('data-collection="digital_twins"') :].split("</section>")[0]
+
+    assert (
+        '<div class="dropped" data-part="dropped"><span>dropped by the contract</span><ul>'
+        "<li><code>voice_id</code> in 20 documents, e.g. <code>digital_twins/t1</code></li></ul></div>"
+    ) in twins
+    users = page[page.index('data-collection="users"') :].split("</section>")[0]
+    assert 'class="dropped"' not in users
+    state = {item["name"]: item for item in client.get("/api/state").json()["collections"]}
+    assert state["digital_twins"]["dropped_keys"] == {"names": [voice], "more": 0, "more_at_least": False}

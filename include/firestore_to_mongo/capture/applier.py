@@ -142,6 +142,7 @@ class Applier:
                 continue
             for warning in document.warnings:
                 log.warning("%s: %s: %s", name, change.path, warning)
+            figures.dropped_keys.add(change.path, document.dropped)
             key = encode_key(document.key.values())
             mapped[change.path] = (document, change)
             updates[change.path] = PathVersion(change.path, name, key, change.update_time, False)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from include.firestore_to_mongo.contract.dropped import DroppedKeys
 from include.firestore_to_mongo.util.table import render_table
 
 LAG_SAMPLES = 10_000
@@ -41,6 +42,8 @@ class CollectionFigures:
     last_change_at: datetime | None = None
     lags: deque = field(default_factory=lambda: deque(maxlen=LAG_SAMPLES))
     failed_examples: list[dict[str, str]] = field(default_factory=list)
+    # The source keys the contract drops, over the changes seen (bounded: see contract.dropped).
+    dropped_keys: DroppedKeys = field(default_factory=DroppedKeys)
 
     def lag(self) -> dict[str, float | None]:
         values = list(self.lags)
@@ -55,6 +58,7 @@ class CollectionFigures:
             {name: getattr(self, name) for name in COUNTS}
             | self.lag()
             | {"last_change_at": self.last_change_at, "failed_examples": self.failed_examples}
+            | {"dropped_keys": self.dropped_keys.as_dict(mergeable=False)}
         )
 
 
@@ -63,6 +67,8 @@ class CaptureFigures:
         self.collections = {name: CollectionFigures() for name in collections}
         self.documents = 0
         self.resets = 0
+        # Faults the session rode out (set by it before each report).
+        self.retried_faults = 0
 
     def __getitem__(self, name: str) -> CollectionFigures:
         return self.collections[name]
@@ -87,6 +93,7 @@ class CaptureFigures:
             "documents": self.documents,
             "resets": self.resets,
             "lag": self.lag(),
+            "retried_faults": self.retried_faults,
         }
 
     def table(self, checkpoint: datetime | None) -> str:
@@ -104,7 +111,12 @@ class CaptureFigures:
         )
         footer = (
             f"checkpoint {checkpoint.isoformat() if checkpoint else '-'}; Firestore documents received "
-            f"{self.documents:,}, in resets {self.resets:,}"
+            f"{self.documents:,}, in resets {self.resets:,}; faults ridden out {self.retried_faults:,}"
+        )
+        footer += "".join(
+            f"\n- {note}"
+            for name, figures in self.collections.items()
+            for note in figures.dropped_keys.notes(name)
         )
         return render_table(rows, columns, {"collection"}) + "\n" + footer
 

@@ -28,6 +28,7 @@ from include.firestore_to_mongo.capture.figures import CaptureFigures
 from include.firestore_to_mongo.capture.versions import LocalVersions
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES, SPECS
 from include.firestore_to_mongo.source.errors import SourceUnavailableError
+from include.firestore_to_mongo.source.faults import faults_of, firestore_fault
 from include.firestore_to_mongo.source.listen import (
     Consistent,
     CountCheck,
@@ -35,16 +36,16 @@ from include.firestore_to_mongo.source.listen import (
     DocumentGone,
     ListenStream,
 )
+from include.firestore_to_mongo.source.reader import read_by_paths
 from include.firestore_to_mongo.target.capture_state import CaptureState, as_utc
 from include.firestore_to_mongo.target.change_journal import ChangeJournal
+from include.firestore_to_mongo.target.retrying import RetryingDatabase
 from include.firestore_to_mongo.target.writer_lease import CaptureLease, WriterTurns
+from include.firestore_to_mongo.util.retry import backoff_seconds
 
 log = logging.getLogger(__name__)
 
 RUNNING, WAITING, YIELDED, STOPPED = "running", "waiting", "yielded", "stopped"
-# Streams that may break in a row, with a growing pause, before the task fails (and
-# Airflow retries it, or the next run takes over).
-MAX_BROKEN_STREAMS = 5
 # Sync targets' ids, above the collections' (1 to 4).
 SYNC_TARGET_IDS = 1_000
 
@@ -60,6 +61,10 @@ class SessionSettings:
     # How long a session waits for runs to finish writing, polling every `wait_poll_seconds`.
     wait_poll_seconds: float = 5.0
     queue_events: int = 5_000
+    # A stream that breaks is opened again from the checkpoint, after a growing pause
+    # (util.retry's backoff), until no consistent point has come for this long: then the
+    # task fails (and Airflow retries it, or the next run takes over).
+    timeout_seconds: float = 60.0
 
 
 @dataclass
@@ -94,6 +99,7 @@ class CaptureSession:
         self.journal = ChangeJournal(database, settings.retention_days)
         self.lease = CaptureLease(WriterTurns(database), holder, settings.lease_seconds)
         self.figures = CaptureFigures(list(COLLECTION_NAMES))
+        self.broken_streams = 0
         self.checkpoint: datetime | None = None
         self.outcome = STOPPED
         self.started_at = _now()
@@ -148,6 +154,7 @@ class CaptureSession:
         sync_targets = 0
         restart_asked: int | None = None
         broken = 0
+        broken_since = 0.0
         self._status(RUNNING)
         try:
             while True:
@@ -200,13 +207,25 @@ class CaptureSession:
                         # A sync point asked of the broken stream is asked of the next one.
                         sync_target, served = None, None
                         broken += 1
-                        if broken > MAX_BROKEN_STREAMS:
+                        if broken == 1:
+                            broken_since = time.monotonic()
+                        elif time.monotonic() - broken_since >= settings.timeout_seconds:
                             raise SourceUnavailableError(
-                                f"the Listen stream broke {broken} times in a row without reaching a "
-                                f"consistent point; the last time: {event.error}"
+                                f"Firestore listening: {_reason(event.error)}; the stream broke {broken} times "
+                                f"in {settings.timeout_seconds:g} s (timeout_seconds) without reaching a "
+                                "consistent point"
                             ) from event.error
-                        log.warning("the Listen stream ended (%s); resuming from the checkpoint", event.error)
-                        self.stop.wait(min(2.0**broken, 30.0))
+                        # Safe to repeat: resuming from the checkpoint receives again what came
+                        # after it, and a version already applied is left alone.
+                        self.broken_streams += 1
+                        pause = backoff_seconds(broken)
+                        log.warning(
+                            "Firestore listening: %s (try %d); resuming from the checkpoint in %.1f s",
+                            _reason(event.error),
+                            broken,
+                            pause,
+                        )
+                        self.stop.wait(pause)
                     stream, handler, _ = self._open(events, resumed=self.checkpoint is not None)
                     resumed = resumed or self.checkpoint is not None
                 if pending and (
@@ -302,9 +321,9 @@ class CaptureSession:
 
     def _reread(self, collection: str, paths: list[str]) -> list[Change]:
         """Documents read again by path (a key conflict's next winner)."""
-        references = [self.client.document(path) for path in paths]
         changes: list[Change] = []
-        for snapshot in self.client.get_all(references):
+        what = f"reading {collection}'s next claimants"
+        for snapshot in read_by_paths(self.client, paths, self.settings.timeout_seconds, what):
             path = snapshot.reference.path
             if snapshot.exists:
                 changes.append(
@@ -322,7 +341,13 @@ class CaptureSession:
             self.state.set_journal_since(self.journal.horizon(now))
 
     # Figures.
+    def retried_faults(self) -> int:
+        """Faults ridden out: broken streams, and retried Firestore reads and MongoDB operations."""
+        mongo = self.database.retrier.faults.count if isinstance(self.database, RetryingDatabase) else 0
+        return self.broken_streams + faults_of(self.client).count + mongo
+
     def _status(self, state: str) -> None:
+        self.figures.retried_faults = self.retried_faults()
         self.state.update_status(
             {
                 "state": state,
@@ -351,6 +376,7 @@ class CaptureSession:
             "documents": figures["documents"],
             "resets": figures["resets"],
             "lag": figures["lag"],
+            "retried_faults": figures["retried_faults"],
             "collections": {
                 name: {
                     key: value
@@ -364,3 +390,9 @@ class CaptureSession:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _reason(error: BaseException | None) -> str:
+    if error is None:
+        return "the stream ended"
+    return firestore_fault(error) or f"{type(error).__name__}: {error}"

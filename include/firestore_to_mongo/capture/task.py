@@ -23,7 +23,11 @@ def capture_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
     config = CaptureConfig.from_params(params)
     client, source = open_source(config.firestore_conn_id)
     holder = f"{ti.dag_id}/{ti.run_id}/{ti.try_number}"
-    settings = SessionSettings(run_seconds=config.run_minutes * 60, retention_days=config.retention_days)
+    settings = SessionSettings(
+        run_seconds=config.run_minutes * 60,
+        retention_days=config.retention_days,
+        timeout_seconds=config.timeout_seconds,
+    )
     stop = threading.Event()
     with TargetSession(config) as target, _stop_on_sigterm(stop):
         log.info(

@@ -30,6 +30,8 @@ class MappedDocument:
     fields: dict[str, Any]
     # "field: reason" for each timestamp that was kept unparsed.
     warnings: list[str] = field(default_factory=list)
+    # The source's top-level field names the contract drops (see contract.dropped).
+    dropped: list[str] = field(default_factory=list)
 
 
 def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> MappedDocument:
@@ -53,7 +55,9 @@ def map_document(spec: CollectionSpec, path: str, data: dict[str, Any]) -> Mappe
         fields["type"] = message_type(data)
 
     _check_encodable(fields)
-    return MappedDocument(path=path, key=key, fields=fields, warnings=warnings)
+    return MappedDocument(
+        path=path, key=key, fields=fields, warnings=warnings, dropped=spec.dropped_keys(data)
+    )
 
 
 def upsert_key(spec: CollectionSpec, path: str, data: dict[str, Any]) -> dict[str, Any]:

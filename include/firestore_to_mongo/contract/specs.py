@@ -45,6 +45,23 @@ class CollectionSpec:
         derived = ("type",) if self.derives_message_type else ()
         return frozenset((self.id_field, *self.path_fields, *self.copied, *derived))
 
+    @cached_property
+    def source_keys(self) -> frozenset[str]:
+        """The source fields the contract names (the `copied_prefixes` fields come on top).
+        A named field can still be set from elsewhere: the parents' ids from the path, a
+        message's `type` from its content and media; those are not reported as dropped."""
+        derived = ("type",) if self.derives_message_type else ()
+        return frozenset((self.id_field, *self.path_fields, *self.copied.values(), *derived))
+
+    def dropped_keys(self, data: dict) -> list[str]:
+        """The source document's top-level field names the contract doesn't name: the keys
+        the migration drops (a map field's own keys are part of that field)."""
+        return [
+            name
+            for name in data
+            if name not in self.source_keys and not name.startswith(self.copied_prefixes)
+        ]
+
     def is_contract_key(self, name: str) -> bool:
         """Whether a MongoDB document's key belongs to the contract: a key the migration
         owns, removes when the source lacks it, and compares. Other keys belong to

@@ -97,13 +97,15 @@ def rewrite_winners(
 ) -> None:
     """Read each winner from Firestore again and write it, comparing as always: a no-op
     unless a loser overwrote it. One Firestore read per conflicted key."""
-    from google.api_core.retry import Retry
+    from include.firestore_to_mongo.source.reader import read_by_paths
 
     rewritten = changed = 0
     for start in range(0, len(winners), batch_size):
-        references = [client.document(winner.path) for winner in winners[start : start + batch_size]]
+        paths = [winner.path for winner in winners[start : start + batch_size]]
         batch = []
-        for snapshot in client.get_all(references, retry=Retry(timeout=timeout), timeout=timeout):
+        for snapshot in read_by_paths(
+            client, paths, timeout, f"reading {spec.name}'s conflict winners again"
+        ):
             path = snapshot.reference.path
             if not snapshot.exists:
                 log.warning("%s: %s, which won a key conflict, is gone from Firestore", spec.name, path)

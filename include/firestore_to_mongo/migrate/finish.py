@@ -22,6 +22,7 @@ def finish_collection_task(
 ) -> dict[str, Any]:
     """Add the partitions up, settle key conflicts, find deleted sources, move the
     watermark, emit the Asset."""
+    from include.firestore_to_mongo.run.faults import faults_ridden_out
     from include.firestore_to_mongo.source.hook import open_source
     from include.firestore_to_mongo.target.connection import TargetSession
 
@@ -55,6 +56,7 @@ def finish_collection_task(
                 ti, report, f"{report.failed} documents failed, more than max_failures={config.max_failures}"
             )
         _finish(spec, config, plan, report, client, target, keys, run_key_of(ti))
+        report.retried_faults += faults_ridden_out(client, target)
     if outlet_events is not None and not config.dry_run:
         from airflow.sdk import Asset, AssetAlias
 

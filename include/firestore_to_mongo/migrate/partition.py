@@ -52,6 +52,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
     from include.firestore_to_mongo.keys.conflicts import record_conflicts
     from include.firestore_to_mongo.keys.ledger import JournaledLedger, LocalKeyLedger
     from include.firestore_to_mongo.migrate.report import CollectionReport
+    from include.firestore_to_mongo.run.faults import faults_ridden_out
     from include.firestore_to_mongo.source.reader import ReadPosition
     from include.firestore_to_mongo.target.key_journal import MIGRATION_JOURNAL, KeyJournal
     from include.firestore_to_mongo.target.run_state import CheckpointStore
@@ -93,11 +94,13 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
         " (dry run: nothing is written)" if config.dry_run else "",
     )
     previous_seconds, previous_cpu = report.seconds, report.cpu_seconds
+    previous_faults = report.retried_faults
     attempt_cpu = time.process_time()
 
     def clock(report) -> None:
         report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
         report.cpu_seconds = round(previous_cpu + time.process_time() - attempt_cpu, 3)
+        report.retried_faults = previous_faults + faults_ridden_out(client, target)
 
     def save_checkpoint(page, report) -> None:
         clock(report)

@@ -109,6 +109,9 @@ def _prepare(spec, pages, keep, conflicts, report: CollectionReport) -> Iterator
         figures.out_of_scope = page.out_of_scope
         wanted, left_alone = _split(page.documents, keep)
         figures.skipped = len(left_alone)
+        for document in left_alone:
+            # Read, not written this run: their dropped keys are still this run's to report.
+            figures.dropped_keys.add(document.path, spec.dropped_keys(document.data))
         batch = _map_documents(spec, wanted, figures)
         if conflicts is not None:
             batch = conflicts.winners(batch, _keys(spec, left_alone))
@@ -183,6 +186,7 @@ def _map_documents(
         for warning in mapped.warnings:
             log.warning("%s: %s: %s", spec.name, source.path, warning)
         report.warnings += len(mapped.warnings)
+        report.dropped_keys.add(source.path, mapped.dropped)
         batch.append(mapped)
     return batch
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from include.firestore_to_mongo.contract.dropped import DroppedKeys
 from include.firestore_to_mongo.util.quoting import shorten
+from include.firestore_to_mongo.util.retry import faults_note
 from include.firestore_to_mongo.util.table import render_table
 
 FAILED_EXAMPLES = 5
@@ -21,6 +23,7 @@ COUNTS = (
     "warnings",
     "out_of_scope",
     "pages",
+    "retried_faults",
 )
 
 
@@ -46,6 +49,8 @@ class CollectionReport:
     warnings: int = 0
     out_of_scope: int = 0
     pages: int = 0
+    # Transient faults (a closed connection, no primary, ...) ridden out inside the task.
+    retried_faults: int = 0
     seconds: float = 0.0
     # CPU seconds of the partitions' own processes (time.process_time), added up: with
     # `seconds`, whether a partition waited on the backends or on itself.
@@ -65,6 +70,13 @@ class CollectionReport:
     without_cursor: int | None = None
     resumed: bool = False
     partitions: int = 1
+    # The source keys the contract drops, per key: documents and an example path. In
+    # to_dict() and from XCom, its as_dict().
+    dropped_keys: DroppedKeys = field(default_factory=DroppedKeys)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dropped_keys, DroppedKeys):
+            self.dropped_keys = DroppedKeys.from_dict(self.dropped_keys)
 
     @property
     def docs_per_second(self) -> float:
@@ -80,9 +92,13 @@ class CollectionReport:
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed_examples = (self.failed_examples + other.failed_examples)[:FAILED_EXAMPLES]
+        self.dropped_keys.merge(other.dropped_keys)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"docs_per_second": self.docs_per_second}
+        return asdict(self) | {
+            "docs_per_second": self.docs_per_second,
+            "dropped_keys": self.dropped_keys.as_dict(),
+        }
 
     @classmethod
     def from_dict(cls, figures: dict[str, Any]) -> CollectionReport:
@@ -121,7 +137,8 @@ def missing_report(collection: str, status: str) -> dict[str, Any]:
 
 
 def render_notes(rows: list[dict[str, Any]]) -> list[str]:
-    """What the table can't show: deleted sources, the incremental gap, failures."""
+    """What the table can't show: deleted sources, the incremental gap, the keys the
+    contract drops, failures."""
     notes = []
     for row in rows:
         name = row["collection"]
@@ -139,12 +156,15 @@ def render_notes(rows: list[dict[str, Any]]) -> list[str]:
             )
         elif row.get("stale_note"):
             notes.append(f"{name}: deleted sources not checked: {row['stale_note']}")
+        if row.get("retried_faults"):
+            notes.append(faults_note(name, row["retried_faults"]))
         if row.get("without_cursor"):
             notes.append(
                 f"{name}: {row['without_cursor']:,} documents have a change cursor that is missing, null "
                 "or not a Timestamp, epoch number or ISO date string; incremental runs can't see them, "
                 "a full run does"
             )
+        notes.extend(DroppedKeys.from_dict(row.get("dropped_keys")).notes(name))
         for example in row.get("failed_examples") or []:
             notes.append(f"{name}: failed: {example}")
     return notes

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from include.firestore_to_mongo.contract.dropped import DroppedKeys
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
@@ -33,7 +34,10 @@ def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
             # The task ended without a report: it crashed, or its retries ran out.
             rows.append(missing_report(name, "failed"))
         else:
-            rows.append(report)
+            # The names past the cap of dropped keys travel as digests, for `_done` to merge;
+            # the summary and the runs record need only their number.
+            dropped = DroppedKeys.from_dict(report.get("dropped_keys")).as_dict(mergeable=False)
+            rows.append(report | {"dropped_keys": dropped})
     title = "Firestore → MongoDB" + (" (dry run: nothing was written)" if config.dry_run else "")
     notes = render_notes(rows)
     log.info("%s\n%s%s", title, render_summary_table(rows), "".join(f"\n- {note}" for note in notes))

@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from google.api_core import exceptions as google_exceptions
-from google.api_core.retry import Retry
 from google.cloud import firestore
 
 from include.firestore_to_mongo.contract.specs import CollectionSpec
 from include.firestore_to_mongo.contract.timestamps import fromisoformat_or_none, isoformat_or_none
 from include.firestore_to_mongo.source.errors import SourceUnavailableError
+from include.firestore_to_mongo.source.faults import ONE_TRY, read_through_faults
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,15 @@ def _time_windows(wanted: int, since: datetime, now: datetime) -> list[Partition
 
 def _partition_query_ranges(client, spec: CollectionSpec, wanted: int, timeout: float):
     group = client.collection_group(spec.source_collection)
+    parts = read_through_faults(
+        client,
+        f"splitting {spec.name}",
+        timeout,
+        lambda: list(group.get_partitions(wanted, retry=ONE_TRY, timeout=timeout)),
+    )
     return [
         (part.start_at.path if part.start_at else None, part.end_at.path if part.end_at else None)
-        for part in group.get_partitions(wanted, retry=Retry(timeout=timeout), timeout=timeout)
+        for part in parts
     ]
 
 
@@ -110,12 +116,15 @@ def _twin_ranges(client, wanted: int, timeout: float) -> list[tuple[str | None, 
     ids of the form `__id<n>__` as numbers, before every string id, which no sort of
     the paths as strings reproduces, and ranges cut in another order overlap.
     """
+    query = client.collection("digital_twins").select([]).order_by("__name__")
     twins = [
         snapshot.reference.path
-        for snapshot in client.collection("digital_twins")
-        .select([])
-        .order_by("__name__")
-        .stream(retry=Retry(timeout=timeout), timeout=timeout)
+        for snapshot in read_through_faults(
+            client,
+            "reading the twins' names",
+            timeout,
+            lambda: list(query.stream(retry=ONE_TRY, timeout=timeout)),
+        )
     ]
     if not twins:
         # Messages under twin documents that don't exist (never created, or deleted while
@@ -136,5 +145,5 @@ def split(
         return plan_partitions(client, spec, partitions, read_since, now, timeout)
     except google_exceptions.GoogleAPIError as error:
         raise SourceUnavailableError(
-            f"splitting {spec.name} into partitions: Firestore failed within {timeout} s: {error}"
+            f"splitting {spec.name} into partitions: Firestore failed: {error}"
         ) from error

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from google.api_core import exceptions as google_exceptions
-from google.api_core.retry import Retry
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -17,6 +16,7 @@ from include.firestore_to_mongo.contract.paths import ids_from_path
 from include.firestore_to_mongo.contract.specs import CollectionSpec
 from include.firestore_to_mongo.source.cursor_ranges import ISO_DOMAIN, CursorRange, plan_cursor_ranges
 from include.firestore_to_mongo.source.errors import SourceUnavailableError
+from include.firestore_to_mongo.source.faults import ONE_TRY, read_through_faults
 from include.firestore_to_mongo.source.partitions import Partition
 from include.firestore_to_mongo.source.rate_limit import ReadRateLimiter
 
@@ -123,8 +123,9 @@ def read_pages(
     previous page's last document: no stream stays open for the whole
     collection, no offsets are used, and memory holds one page at a time.
     An incremental read runs its cursor ranges one after another.
-    `resume_after` continues a read that stopped there. A page that can't be read
-    within `timeout` seconds, retries included, raises SourceUnavailableError.
+    `resume_after` continues a read that stopped there. A page is read again on
+    transient faults (from the same position: safe to repeat) for up to `timeout`
+    seconds; a page that can't be read raises SourceUnavailableError.
     """
     queries = build_queries(client, spec, since, partition, fields)
     first = resume_after.range_index if resume_after is not None else 0
@@ -162,7 +163,6 @@ def _pages(
     limiter,
 ) -> Iterator[Page]:
     position = resume_after
-    retry = Retry(timeout=timeout)
     while True:
         page_query = query.limit(page_size)
         if position is not None:
@@ -170,9 +170,13 @@ def _pages(
         if limiter is not None:
             limiter.acquire(page_size)
         try:
-            snapshots = list(page_query.stream(timeout=timeout, retry=retry))
-        except (google_exceptions.GoogleAPIError, ValueError) as error:
-            # ValueError: what the client raises when a retried stream runs out of time.
+            snapshots = read_through_faults(
+                client,
+                f"reading a page of {spec.name}",
+                timeout,
+                lambda page_query=page_query: list(page_query.stream(timeout=timeout, retry=ONE_TRY)),
+            )
+        except google_exceptions.GoogleAPIError as error:
             raise SourceUnavailableError(
                 f"reading {spec.name} from Firestore failed within {timeout:g} s: {error}"
             ) from error
@@ -221,11 +225,16 @@ def count_without_cursor(client: firestore.Client, spec: CollectionSpec, timeout
         ),
     ]
     try:
-        retry = Retry(timeout=timeout)
         total, *seen = (
-            query.count().get(retry=retry, timeout=timeout)[0][0].value for query in [source, *visible]
+            read_through_faults(
+                client,
+                f"counting {spec.name}'s documents without a cursor",
+                timeout,
+                lambda query=query: query.count().get(retry=ONE_TRY, timeout=timeout)[0][0].value,
+            )
+            for query in [source, *visible]
         )
-    except google_exceptions.GoogleAPIError:
+    except (google_exceptions.GoogleAPIError, SourceUnavailableError):
         return None
     # int(): the emulator answers some counts as doubles (14.0).
     return int(total - sum(seen))
@@ -250,10 +259,29 @@ def count_on_paths(client: firestore.Client, spec: CollectionSpec, timeout: floa
             filter=FieldFilter("__name__", ">=", client.document(parent, SMALLEST_ID))
         ).where(filter=FieldFilter("__name__", "<", client.document(f"{parent}\0", "_")))
     try:
-        result = source.count().get(retry=Retry(timeout=timeout), timeout=timeout)
+        result = read_through_faults(
+            client,
+            f"counting {spec.name}",
+            timeout,
+            lambda: source.count().get(retry=ONE_TRY, timeout=timeout),
+        )
     except google_exceptions.GoogleAPIError as error:
         raise SourceUnavailableError(
             f"counting {spec.name} in Firestore failed within {timeout:g} s: {error}"
         ) from error
     # int(): the emulator answers some counts as doubles.
     return int(result[0][0].value)
+
+
+def read_by_paths(client: firestore.Client, paths: list[str], timeout: float, what: str) -> list:
+    """The snapshots of the documents at `paths` (one batched read; a snapshot of a
+    document that doesn't exist has `exists` False), read again whole on transient faults
+    for up to `timeout` seconds: a read by path is safe to repeat. `what` names the read
+    in the log and in the error, a SourceUnavailableError, when it fails."""
+    references = [client.document(path) for path in paths]
+    try:
+        return read_through_faults(
+            client, what, timeout, lambda: list(client.get_all(references, retry=ONE_TRY, timeout=timeout))
+        )
+    except google_exceptions.GoogleAPIError as error:
+        raise SourceUnavailableError(f"Firestore {what}: {error}") from error

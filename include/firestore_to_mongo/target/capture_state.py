@@ -124,7 +124,8 @@ class CaptureState:
     # The per-path versions.
     def versions(self) -> Iterator[PathVersion]:
         """Every path's version (capture loads them once, into a local mirror)."""
-        for found in self.paths.find({}, batch_size=5_000):
+        # In `_id` order: a scan cut by a fault goes on where it stopped (target.retrying).
+        for found in self.paths.find({}, batch_size=5_000, sort=[("_id", 1)]):
             yield PathVersion(
                 found["_id"],
                 found["collection"],

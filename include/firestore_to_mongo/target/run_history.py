@@ -37,6 +37,8 @@ FIGURES = (
     "without_cursor",
     "seconds",
     "docs_per_second",
+    # Transient faults the run's tasks rode out (util.retry).
+    "retried_faults",
     "watermark_after",
     "depth",
     "sampled",
@@ -50,6 +52,8 @@ FIGURES = (
     "pruned",
     "remaining",
     "failed_examples",
+    # The migration's keys dropped by the contract: DroppedKeys.as_dict(mergeable=False).
+    "dropped_keys",
     "changed_since",
     "source_count",
     "target_count",

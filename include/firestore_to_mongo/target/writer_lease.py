@@ -70,12 +70,19 @@ class WriterTurns:
         return found
 
     def change(self, read: dict[str, Any], update: dict[str, Any]) -> bool:
-        """Apply `update` only if nobody changed the document since `read`."""
+        """Apply `update` only if nobody changed the document since `read`.
+
+        Each change carries an id of its own. The update is retried on transient faults
+        (target.retrying); if a try landed but its answer was lost, the retry matches
+        nothing (the version moved on), and the id tells that the change is ours. Should
+        another change come in between, this one reports False although it landed: the
+        caller reads again and decides anew, and at worst a lease runs to its end."""
+        change_id = uuid.uuid4().hex
         update = {**update, "$inc": {"version": 1}}
-        return (
-            self.collection.update_one({"_id": LEASE_ID, "version": read["version"]}, update).modified_count
-            == 1
-        )
+        update["$set"] = {**update.get("$set", {}), "change_id": change_id}
+        if self.collection.update_one({"_id": LEASE_ID, "version": read["version"]}, update).modified_count:
+            return True
+        return self.collection.find_one({"_id": LEASE_ID, "change_id": change_id}, {"_id": 1}) is not None
 
     def live_tickets(self, found: dict[str, Any]) -> dict[str, datetime]:
         now = self.clock()

@@ -59,7 +59,8 @@ def read_state(conn_id: str, database: str | None, timeout_seconds: int) -> tupl
     """(state, None), or (None, a message without credentials) when the target can't be read."""
     from pymongo.errors import ConnectionFailure, InvalidName, OperationFailure
 
-    from include.firestore_to_mongo.target.connection import open_target
+    from include.firestore_to_mongo.target.connection import TargetUnavailableError, open_target
+    from include.firestore_to_mongo.target.faults import mongo_fault
     from include.firestore_to_mongo.ui.state import load_state
 
     try:
@@ -69,10 +70,12 @@ def read_state(conn_id: str, database: str | None, timeout_seconds: int) -> tupl
         return None, f"Can't use the Airflow connection {conn_id!r}: {type(error).__name__}"
     try:
         return load_state(target.database), None
-    except ConnectionFailure:
+    except (ConnectionFailure, TargetUnavailableError) as error:
+        # Transient faults were retried for `timeout_seconds` (target.retrying) already.
+        reason = mongo_fault(error.__cause__ or error) or "no answer"
         return None, (
             f"MongoDB at {target.host}:{target.port} (connection {conn_id!r}) did not answer "
-            f"within {timeout_seconds} s."
+            f"within {timeout_seconds} s: {reason}."
         )
     except (OperationFailure, InvalidName) as error:
         return None, f"MongoDB refused to read database {target.database.name!r}: {error.__class__.__name__}"

@@ -13,7 +13,9 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from include.firestore_to_mongo.contract.dropped import NAME_LIMIT, DroppedKeys
 from include.firestore_to_mongo.ui.state import CAPTURE_DAG_ID, CAPTURE_FIGURES, CHART_RUNS, RUN_FIGURES
+from include.firestore_to_mongo.util.quoting import shorten
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2933; overflow-wrap: anywhere; }
@@ -26,6 +28,8 @@ dl > div { flex: 1 1 7rem; min-width: 0; } dl > div.time { flex-basis: 13.5rem; 
 dl + dl { margin-top: .4rem; }
 dl.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(6.5rem, 1fr)); }
 dt { font-size: .75rem; color: #627d98; } dd { margin: 0; font-variant-numeric: tabular-nums; }
+.dropped { margin-top: .4rem; } .dropped > span { font-size: .75rem; color: #627d98; }
+.dropped ul { margin: .1rem 0 0; padding-left: 1.2rem; }
 .error { background: #ffe3e3; padding: .8rem; border-radius: 4px; }
 .empty { background: #f0f4f8; padding: .8rem; border-radius: 4px; }
 .failed, .differences { color: #c92a2a; } .success, .ok, .verified, .running { color: #2b8a3e; }
@@ -153,6 +157,7 @@ def _capture_block(capture: dict[str, Any] | None) -> str:
         ("checkpoint lag", _seconds(capture["checkpoint_lag_seconds"]), "", ""),
         ("documents received", _cell(capture["documents"]), "", ""),
         ("resets", _cell(capture["resets"]), "", ""),
+        ("faults ridden out", _cell(capture.get("retried_faults")), "", ""),
         *((f"lag {key}", _seconds(lag.get(key)), "", "") for key in ("p50", "p95", "max")),
         ("last heartbeat", _when(capture["heartbeat_at"]), "", "time"),
         ("journal since", _when(capture["journal_since"]), "", "time"),
@@ -180,6 +185,7 @@ def _collection_card(item: dict[str, Any], checkpoint: str | None) -> str:
         ("watermark", _when(item["watermark"]), "", "time"),
         ("lag", _lag(item["lag_seconds"]), "", ""),
         ("invisible to incremental", _cell(item["without_cursor"]), "", ""),
+        ("faults ridden out", _cell(item.get("retried_faults")), "", ""),
     ]
     figure_facts: list[Fact] = [(label, _cell(figures.get(label)), "", "") for label, _ in RUN_FIGURES]
     verify_facts: list[Fact] = [
@@ -193,6 +199,7 @@ def _collection_card(item: dict[str, Any], checkpoint: str | None) -> str:
         f'<section class="card collection" data-collection="{escape(item["name"], quote=True)}">'
         f"<h2>{escape(item['name'])}</h2>{_facts('run', run_facts)}"
         f"<h3>Last run's figures</h3>{_facts('figures', figure_facts, 'figures')}"
+        f"{_dropped('dropped', item.get('dropped_keys'))}"
         f"<h3>Last verify</h3>{_facts('verify', verify_facts)}"
         f"<h3>Change capture</h3>{_capture_facts(item.get('capture'), checkpoint)}</section>"
     )
@@ -208,7 +215,29 @@ def _capture_facts(capture: dict[str, Any] | None, checkpoint: str | None) -> st
         ("last change", _when(capture["last_change_at"]), "", "time"),
     ]
     figures: list[Fact] = [(key, _cell(capture[key]), "", "") for key in CAPTURE_FIGURES]
-    return _facts("capture", facts) + _facts("capture-figures", figures, "figures")
+    return (
+        _facts("capture", facts)
+        + _facts("capture-figures", figures, "figures")
+        + _dropped("capture-dropped", capture.get("dropped_keys"))
+    )
+
+
+def _dropped(part: str, dropped: Any) -> str:
+    """The source keys the contract dropped, a line each (nothing when none were)."""
+    keys = DroppedKeys.from_dict(dropped)
+    if not keys:
+        return ""
+    items = [
+        f"<li><code>{escape(shorten(key.name, NAME_LIMIT))}</code> {key.documents_text()}, "
+        f"e.g. <code>{escape(key.example)}</code></li>"
+        for key in keys.counted()
+    ]
+    if keys.more:
+        items.append(f"<li>{escape(keys.more_line())}</li>")
+    return (
+        f'<div class="dropped" data-part="{part}"><span>dropped by the contract</span>'
+        f"<ul>{''.join(items)}</ul></div>"
+    )
 
 
 def _mode(run: dict[str, Any] | None) -> str:

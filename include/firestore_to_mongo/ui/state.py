@@ -11,6 +11,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from include.firestore_to_mongo.contract.dropped import DroppedKeys
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.migrate.report import COLUMNS
 from include.firestore_to_mongo.target.capture_state import CaptureState
@@ -57,6 +58,8 @@ def load_state(database: Database, now: datetime | None = None) -> dict[str, Any
                 "figures": {label: figures.get(key) for label, key in RUN_FIGURES} if last else None,
                 "failed_examples": figures.get("failed_examples", []),
                 "without_cursor": figures.get("without_cursor"),
+                "retried_faults": figures.get("retried_faults"),
+                "dropped_keys": _dropped(figures),
                 "last_verify": (
                     _run_summary(verify, verify["collections"][name], "depth")
                     | {"differences": verify["collections"][name].get("remaining")}
@@ -132,6 +135,7 @@ def _capture_summary(status: dict[str, Any], state: str | None, now: datetime) -
         "checkpoint_lag_seconds": _seconds(now, checkpoint),
         "documents": status.get("documents"),
         "resets": status.get("resets"),
+        "retried_faults": status.get("retried_faults"),
         "lag": {key: lag.get(key) for key in ("p50", "p95", "max")} if isinstance(lag, dict) else None,
         "journal_since": _iso(_utc(status.get("journal_since"))),
     }
@@ -145,7 +149,13 @@ def _capture_collection(status: dict[str, Any], state: str | None, name: str) ->
         {"state": state}
         | {key: figures.get(key) for key in (*CAPTURE_LAGS, *CAPTURE_FIGURES)}
         | {"last_change_at": _iso(_utc(figures.get("last_change_at")))}
+        | {"dropped_keys": _dropped(figures)}
     )
+
+
+def _dropped(figures: dict[str, Any]) -> dict[str, Any]:
+    """The keys the contract dropped, as stored (anything malformed reads as none)."""
+    return DroppedKeys.from_dict(figures.get("dropped_keys")).as_dict(mergeable=False)
 
 
 def _capture_point(record: dict[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,7 @@ def verify_changed(config, collection: str, since: datetime, run_key: str) -> di
 
     Raises JournalGapError when the change journal can't vouch for `since`, ValueError
     for a config this mode can't follow (depth `counts`, a sample)."""
+    from include.firestore_to_mongo.run.faults import faults_ridden_out
     from include.firestore_to_mongo.source.hook import open_source
     from include.firestore_to_mongo.target.connection import TargetSession
     from include.firestore_to_mongo.target.writer_lease import turn_for
@@ -98,6 +99,7 @@ def verify_changed(config, collection: str, since: datetime, run_key: str) -> di
         holder = f"{run_key}/{collection}"
         with turn_for(config.repair, target.database, holder, config.timeout_seconds, log) as ticket:
             report = _verify(spec, config, since, client, target.database, run_id_of(run_key), ticket)
+        report.retried_faults = faults_ridden_out(client, target)
     report.seconds = round(time.monotonic() - started, 3)
     report.settle()
     log.info("%s: %s", collection, report.status)
@@ -249,25 +251,14 @@ def _verify(
 
 def _read(client, spec: CollectionSpec, paths: list[str], limiter, timeout: float):
     """The documents at `paths` that exist (SourceDocuments), and the paths that don't."""
-    from google.api_core import exceptions as google_exceptions
-    from google.api_core.retry import Retry
-
-    from include.firestore_to_mongo.source.errors import SourceUnavailableError
-    from include.firestore_to_mongo.source.reader import SourceDocument
+    from include.firestore_to_mongo.source.reader import SourceDocument, read_by_paths
 
     if limiter is not None:
         limiter.acquire(len(paths))
-    try:
-        snapshots = {
-            snapshot.reference.path: snapshot
-            for snapshot in client.get_all(
-                [client.document(path) for path in paths], retry=Retry(timeout=timeout), timeout=timeout
-            )
-        }
-    except (google_exceptions.GoogleAPIError, ValueError) as error:
-        raise SourceUnavailableError(
-            f"reading {spec.name}'s changed documents from Firestore failed within {timeout:g} s: {error}"
-        ) from error
+    snapshots = {
+        snapshot.reference.path: snapshot
+        for snapshot in read_by_paths(client, paths, timeout, f"reading {spec.name}'s changed documents")
+    }
     documents, gone = [], []
     for path in paths:
         snapshot = snapshots.get(path)

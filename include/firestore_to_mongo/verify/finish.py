@@ -23,6 +23,7 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
     count both sides."""
     from include.firestore_to_mongo.keys.conflicts import rewrite_winners
     from include.firestore_to_mongo.keys.ledger import journaled_keys
+    from include.firestore_to_mongo.run.faults import faults_ridden_out
     from include.firestore_to_mongo.source.hook import open_source
     from include.firestore_to_mongo.source.reader import count_on_paths
     from include.firestore_to_mongo.target.connection import TargetSession
@@ -91,6 +92,7 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
                     )
             journal.drop()
         report.target_count = documents.count_documents({})
+        report.retried_faults += faults_ridden_out(client, target)
     report.seconds = round(report.seconds + time.monotonic() - started, 3)
     report.settle()
     log.info("%s: %s", collection, report.status)

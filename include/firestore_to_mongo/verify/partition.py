@@ -24,6 +24,7 @@ def verify_partition_task(
     """Compare one partition, re-check what did not match, repair it when asked. With
     `changed_since`, the one partition is the collection's changed documents, verified
     by `verify.changed` (as the cut-over does): its figures are the collection's row."""
+    from include.firestore_to_mongo.run.faults import faults_ridden_out
     from include.firestore_to_mongo.source.hook import open_source
     from include.firestore_to_mongo.source.partitions import Partition
     from include.firestore_to_mongo.target.connection import TargetSession
@@ -64,6 +65,7 @@ def verify_partition_task(
             run_key_of(ti),
             ticket,
         )
+        report.retried_faults = faults_ridden_out(client, target)
     report.seconds = round(time.monotonic() - started, 3)
     report.status = "ok"
     figures = report.to_dict() | {"partition": partition.index}

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from include.firestore_to_mongo.util.quoting import shorten
+from include.firestore_to_mongo.util.retry import faults_note
 from include.firestore_to_mongo.util.table import render_table
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ SUMMED = (
     "out_of_scope",
     "pages",
     "seconds",
+    "retried_faults",
 )
 
 
@@ -65,6 +67,8 @@ class VerifyReport:
     read: int = 0
     out_of_scope: int = 0
     pages: int = 0
+    # Transient faults (a closed connection, no primary, ...) ridden out inside the tasks.
+    retried_faults: int = 0
     seconds: float = 0.0
     partitions: int = 0
     status: str = "running"
@@ -183,4 +187,6 @@ def render_verify_notes(rows: list[dict[str, Any]]) -> list[str]:
             notes.append(
                 f"{name}: {row['out_of_scope']:,} documents outside the migrated paths were left out"
             )
+        if row.get("retried_faults"):
+            notes.append(faults_note(name, row["retried_faults"]))
     return notes

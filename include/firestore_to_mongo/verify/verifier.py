@@ -28,7 +28,6 @@ from typing import Any
 
 import bson
 from google.api_core.datetime_helpers import DatetimeWithNanoseconds
-from google.api_core.retry import Retry
 
 from include.firestore_to_mongo.contract.claims import decode_key
 from include.firestore_to_mongo.contract.mapping import (
@@ -42,7 +41,7 @@ from include.firestore_to_mongo.contract.paths import path_from_ids
 from include.firestore_to_mongo.contract.specs import CollectionSpec
 from include.firestore_to_mongo.keys.conflicts import ConflictGuard
 from include.firestore_to_mongo.keys.ledger import LocalKeyLedger
-from include.firestore_to_mongo.source.reader import Page
+from include.firestore_to_mongo.source.reader import Page, read_by_paths
 from include.firestore_to_mongo.target.writer import UNCHANGED, Comparer, compare
 from include.firestore_to_mongo.util.quoting import shorten
 from include.firestore_to_mongo.util.scratch import ScratchSqlite
@@ -160,10 +159,11 @@ class PartitionVerifier:
         for rows in self.candidates.batches(batch_size):
             snapshots = {
                 snapshot.reference.path: snapshot
-                for snapshot in client.get_all(
-                    [client.document(path) for path, _, _ in rows],
-                    retry=Retry(timeout=timeout),
-                    timeout=timeout,
+                for snapshot in read_by_paths(
+                    client,
+                    [path for path, _, _ in rows],
+                    timeout,
+                    f"reading {self.spec.name}'s differences again",
                 )
             }
             found: list[Difference] = []
@@ -381,8 +381,7 @@ def _sources_now(spec: CollectionSpec, client, keys: list[dict[str, Any]], timeo
     if not paths:
         return {}
     found = {}
-    references = [client.document(path) for path in paths]
-    for snapshot in client.get_all(references, retry=Retry(timeout=timeout), timeout=timeout):
+    for snapshot in read_by_paths(client, list(paths), timeout, f"reading {spec.name}'s extra keys' sources"):
         if not snapshot.exists:
             continue
         path = snapshot.reference.path

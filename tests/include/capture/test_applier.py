@@ -148,3 +148,30 @@ def test_every_path_applied_is_journaled_with_its_version_and_outcome(mongo_db):
     assert sorted(journal, key=str) == sorted(
         [("users/a", at(1), "inserted"), ("users/b", at(1), "failed"), ("users/a", None, "deleted")], key=str
     )
+
+
+def test_the_keys_the_contract_drops_are_counted_as_changes_are_applied(mongo_db):
+    def twin(path: str, second: int, **data) -> DocumentChanged:
+        return DocumentChanged("digital_twins", path, data, at(second))
+
+    figures = CaptureFigures(list(COLLECTION_NAMES))
+    with LocalVersions() as versions:
+        applier = Applier(
+            mongo_db, versions, CaptureState(mongo_db), ChangeJournal(mongo_db), figures, Source().reread
+        )
+        applier.prepare()
+        applier.apply(
+            [twin("digital_twins/t2", 1, name="b", voice_id="v2"), twin("digital_twins/t1", 1, name="a")]
+        )
+        applier.apply([twin("digital_twins/t1", 2, name="a", voice_id="v1", system_prompt_en="p")])
+        # A resent version (a reset) is not seen again, and not counted again.
+        applier.apply([twin("digital_twins/t1", 2, name="a", voice_id="v1", system_prompt_en="p")])
+
+    assert figures["digital_twins"].dropped_keys.lines() == [
+        "`voice_id` in 2 documents (e.g. digital_twins/t1)"
+    ]
+    assert mongo_db.digital_twins.find_one({"digital_twin_id": "t1"}, {"_id": 0}) == {
+        "digital_twin_id": "t1",
+        "name": "a",
+        "system_prompt_en": "p",
+    }

@@ -597,3 +597,33 @@ def test_pages_counted(page_sizes: list[int], expected: int) -> None:
     report = run(USERS, pages, FakeWriter())
     assert report.pages == expected
     assert report.read == sum(page_sizes)
+
+
+@pytest.mark.parametrize(
+    ("documents", "keep", "expected"),
+    [
+        pytest.param(
+            [user("i1", fcm_token="t"), user("i2"), user("i0", fcm_token="t", legacy=1)],
+            None,
+            [("fcm_token", 2, "users/i0"), ("legacy", 1, "users/i0")],
+            id="mapped-documents",
+        ),
+        pytest.param(
+            [user("i1", OLD, fcm_token="t"), user("i2", NEW, fcm_token="t")],
+            changed_since(THRESHOLD),
+            [("fcm_token", 2, "users/i1")],
+            id="skipped-documents-count-too",
+        ),
+        pytest.param(
+            [user("bad", user_id=True, fcm_token="t"), user("i1", username="u")],
+            None,
+            [],
+            id="failed-documents-are-failures-only",
+        ),
+    ],
+)
+def test_dropped_keys_counted_while_mapping(documents, keep, expected) -> None:
+    """Counted from the documents the pipeline reads anyway, page by page, into the report."""
+    pages = [make_page(documents[:1]), make_page(documents[1:])]
+    report = run(USERS, pages, FakeWriter(), keep=keep)
+    assert [(key.name, key.documents, key.example) for key in report.dropped_keys.counted()] == expected

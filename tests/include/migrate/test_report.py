@@ -89,6 +89,7 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         "warnings": 0,
         "out_of_scope": 0,
         "pages": 0,
+        "retried_faults": 0,
         "seconds": 4.0,
         "cpu_seconds": 0.0,
         "status": "success",
@@ -102,6 +103,7 @@ def test_to_dict_is_json_safe_and_complete() -> None:
         "without_cursor": None,
         "resumed": False,
         "partitions": 1,
+        "dropped_keys": {"names": [], "more": 0, "more_at_least": False},
         "docs_per_second": 2.5,
     }
     assert json.loads(json.dumps(as_dict)) == as_dict
@@ -472,3 +474,56 @@ def test_render_notes_rows_in_order() -> None:
         "messages: deleted sources not checked: resumed",
     ]
     assert render_notes([]) == []
+
+
+# --- the keys the contract drops ----------------------------------------------------------------
+
+
+def test_dropped_keys_travel_through_to_dict_and_add_up() -> None:
+    """Partitions' reports, through XCom's JSON, add up to the collection's; the summary's
+    notes name each key with its documents and an example."""
+    parts = []
+    for first in (1, 3):
+        part = make_report(collection="digital_twins", target="digital_twins")
+        for number in (first, first + 1):
+            part.dropped_keys.add(
+                f"digital_twins/t{number}", ["voice_id"] if number < 4 else ["voice_id", "mood"]
+            )
+        parts.append(json.loads(json.dumps(part.to_dict())))
+    total = make_report(collection="digital_twins", target="digital_twins")
+    for part in parts:
+        total.add_counts(CollectionReport.from_dict(part))
+
+    assert total.to_dict()["dropped_keys"] == {
+        "names": [
+            {"name": "voice_id", "documents": 4, "example": "digital_twins/t1"},
+            {"name": "mood", "documents": 1, "example": "digital_twins/t4"},
+        ],
+        "more": 0,
+        "more_at_least": False,
+    }
+    assert CollectionReport.from_dict(total.to_dict()) == total
+    assert render_notes([total.to_dict()]) == [
+        "digital_twins: dropped by the contract: `voice_id` in 4 documents (e.g. digital_twins/t1); "
+        "`mood` in 1 document (e.g. digital_twins/t4)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dropped_keys", "expected"),
+    [
+        pytest.param(None, [], id="an-older-report-without-them"),
+        pytest.param({"names": [], "more": 0, "more_at_least": False}, [], id="none-dropped"),
+        pytest.param(
+            {"names": [{"name": "voice_id", "documents": 20, "example": "digital_twins/t1"}], "more": 2},
+            [
+                "users: dropped by the contract: `voice_id` in 20 documents (e.g. digital_twins/t1); and 2 more names"
+            ],
+            id="and-k-more",
+        ),
+    ],
+)
+def test_render_notes_dropped_keys(dropped_keys, expected: list[str]) -> None:
+    row = _row() | {"dropped_keys": dropped_keys, "failed": 1, "failed_examples": ["users/a: bad"]}
+    # Before the failures, after the rest.
+    assert render_notes([row]) == [*expected, "users: failed: users/a: bad"]

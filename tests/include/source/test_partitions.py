@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
-from google.api_core.exceptions import ServiceUnavailable
+from google.api_core.exceptions import PermissionDenied, ServiceUnavailable
 
 from include.firestore_to_mongo.contract.specs import MESSAGES, USERS
 from include.firestore_to_mongo.source.errors import SourceUnavailableError
@@ -54,22 +55,39 @@ def test_incremental_group_reads_split_by_time():
 
 
 class FailingGroup:
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = errors
+
     def get_partitions(self, *args, **kwargs):
-        raise ServiceUnavailable("the backend is restarting")
+        if self.errors:
+            raise self.errors.pop(0)
+        return iter([SimpleNamespace(start_at=None, end_at=None)])
 
 
 class FailingClient:
+    def __init__(self, *errors: Exception) -> None:
+        self.group = FailingGroup(list(errors))
+
     def collection_group(self, name: str) -> FailingGroup:
-        return FailingGroup()
+        return self.group
 
 
 def test_a_failing_split_says_what_it_was_doing() -> None:
     with pytest.raises(SourceUnavailableError) as raised:
-        split(FailingClient(), MESSAGES, 4, None, datetime.now(UTC), timeout=5)
-    assert str(raised.value) == (
-        "splitting messages into partitions: Firestore failed within 5 s: 503 the backend is restarting"
-    )
-    assert isinstance(raised.value.__cause__, ServiceUnavailable)
+        split(FailingClient(PermissionDenied("no access")), MESSAGES, 4, None, datetime.now(UTC), timeout=5)
+    assert str(raised.value) == "splitting messages into partitions: Firestore failed: 403 no access"
+    assert isinstance(raised.value.__cause__, PermissionDenied)
+
+
+def test_a_split_rides_out_a_transient_fault() -> None:
+    from include.firestore_to_mongo.source.faults import faults_of
+
+    client = FailingClient(ServiceUnavailable("the backend is restarting"))
+    # PartitionQuery answered (one part: the whole group) after one fault.
+    assert [p.method for p in split(client, MESSAGES, 4, None, datetime.now(UTC), timeout=30)] == [
+        "PartitionQuery"
+    ]
+    assert faults_of(client).count == 1
 
 
 def test_a_split_that_needs_no_query_asks_nothing() -> None:

@@ -55,6 +55,7 @@ def collection(name: str = "users", **changes) -> dict:
         },
         "failed_examples": [],
         "without_cursor": None,
+        "retried_faults": 2,
         "last_verify": None,
         "capture": None,
     } | changes
@@ -86,6 +87,7 @@ def capture(**changes) -> dict:
         "checkpoint_lag_seconds": 4.6,
         "documents": 12345,
         "resets": 1,
+        "retried_faults": 3,
         "lag": {"p50": 0.4, "p95": 12.25, "max": 3600},
         "journal_since": "2026-11-30T10:00:00+00:00",
     } | changes
@@ -314,6 +316,7 @@ RUN_FACTS = {
     "watermark": "2026-11-29 08:00:00 UTC",
     "lag": "1 h 0 min",
     "invisible to incremental": "-",
+    "faults ridden out": "2",
 }
 NEVER_VERIFIED = {
     "last verify": "never (DAG <code>firestore_to_mongo_verify</code>)",
@@ -353,7 +356,14 @@ NEVER_CAPTURED = "Never ran (DAG <code>firestore_to_mongo_capture</code>)."
             id="dry-run",
         ),
         pytest.param(
-            collection(last_run=None, figures=None, watermark=None, lag_seconds=None, without_cursor=None),
+            collection(
+                last_run=None,
+                figures=None,
+                watermark=None,
+                lag_seconds=None,
+                without_cursor=None,
+                retried_faults=None,
+            ),
             {
                 "run": dict.fromkeys(RUN_FACTS, "-") | {"last run": "never"},
                 "figures": dict.fromkeys(
@@ -488,6 +498,7 @@ CAPTURE_FACTS = {
     "checkpoint lag": "4.6 s",
     "documents received": "12,345",
     "resets": "1",
+    "faults ridden out": "3",
     "lag p50": "0.4 s",
     "lag p95": "12 s",
     "lag max": "1 h 0 min",
@@ -511,6 +522,7 @@ CAPTURE_FACTS = {
                 checkpoint_lag_seconds=None,
                 documents=None,
                 resets=None,
+                retried_faults=None,
                 lag=None,
                 journal_since=None,
                 state=None,
@@ -819,3 +831,74 @@ def test_no_rendering_has_a_script(render) -> None:
     assert "&lt;script&gt;" in page
     assert page.startswith("<!doctype html>")
     assert page.endswith("</body></html>")
+
+
+# --- the keys the contract drops ---------------------------------------------------------------
+
+
+def dropped_of(html: str) -> dict[str, list[str]]:
+    """The lists of dropped keys by part (`data-part`), as their items' inner HTML."""
+    parts = re.findall(
+        r'<div class="dropped" data-part="([^"]*)"><span>dropped by the contract</span><ul>(.*?)</ul>', html
+    )
+    return {part: re.findall(r"<li>(.*?)</li>", items) for part, items in parts}
+
+
+VOICE = {"name": "voice_id", "documents": 20, "example": "digital_twins/t1"}
+
+DROPPED_CASES = {
+    "none dropped: no list": ({"names": [], "more": 0, "more_at_least": False}, None, {}),
+    "not in the record (an older run): no list": (None, None, {}),
+    "one key": (
+        {"names": [VOICE], "more": 0},
+        None,
+        {"dropped": ["<code>voice_id</code> in 20 documents, e.g. <code>digital_twins/t1</code>"]},
+    ),
+    "most documents first, then and K more": (
+        {
+            "names": [{"name": "mood", "documents": 1, "example": "digital_twins/t9"}, VOICE],
+            "more": 3,
+            "more_at_least": True,
+        },
+        None,
+        {
+            "dropped": [
+                "<code>voice_id</code> in 20 documents, e.g. <code>digital_twins/t1</code>",
+                "<code>mood</code> in 1 document, e.g. <code>digital_twins/t9</code>",
+                "and at least 3 more names",
+            ]
+        },
+    ),
+    "escaped": (
+        {"names": [{"name": EVIL, "documents": 2, "example": f"digital_twins/{EVIL}"}]},
+        None,
+        {
+            "dropped": [
+                "<code>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;</code> in 2 documents, "
+                "e.g. <code>digital_twins/&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;</code>"
+            ]
+        },
+    ),
+    "capture's own list": (
+        None,
+        {"names": [VOICE | {"documents": 3}]},
+        {"capture-dropped": ["<code>voice_id</code> in 3 documents, e.g. <code>digital_twins/t1</code>"]},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("run", "captured", "expected"), list(DROPPED_CASES.values()), ids=list(DROPPED_CASES)
+)
+def test_the_keys_the_contract_drops(run, captured, expected: dict[str, list[str]]) -> None:
+    item = collection("digital_twins", dropped_keys=run, capture=collection_capture(dropped_keys=captured))
+    page = render_page(state([item]), "mongo_default", None)
+
+    card = page[page.index('data-collection="digital_twins"') :].split("</section>")[0]
+    assert dropped_of(card) == expected
+    assert "<script" not in page.lower()
+
+
+def test_a_state_without_dropped_keys_renders() -> None:
+    # States from before the figure existed (and the JSON of another version) lack the key.
+    assert 'class="dropped"' not in render_page(state(), "mongo_default", None)

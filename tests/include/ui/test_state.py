@@ -22,6 +22,7 @@ LOOK_BACK = 120
 ENDED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 ALL = COLLECTION_NAMES
+NOTHING_DROPPED = {"names": [], "more": 0, "more_at_least": False}
 
 
 def row(collection: str, **figures) -> dict:
@@ -270,6 +271,8 @@ def test_a_collection_never_run_has_no_figures(mongo_db) -> None:
         "figures": None,
         "failed_examples": [],
         "without_cursor": None,
+        "retried_faults": None,
+        "dropped_keys": NOTHING_DROPPED,
         "last_verify": None,
         "capture": None,
     }
@@ -529,6 +532,7 @@ def capture_status(**changes) -> dict:
         "journal_since": NOW - timedelta(hours=2),
         "documents": 1234,
         "resets": 1,
+        "retried_faults": 2,
         "lag": {"p50": 0.4, "p95": 1.5, "max": 9.25},
         "collections": {
             "users": {
@@ -569,6 +573,7 @@ def test_the_captures_summary(mongo_db) -> None:
         "checkpoint_lag_seconds": 4.2,
         "documents": 1234,
         "resets": 1,
+        "retried_faults": 2,
         "lag": {"p50": 0.4, "p95": 1.5, "max": 9.25},
         "journal_since": "2026-11-30T10:00:00+00:00",
     }
@@ -591,12 +596,13 @@ def test_each_collections_capture_figures(mongo_db) -> None:
         "deleted": 4,
         "failed": 0,
         "last_change_at": "2026-11-30T11:59:30+00:00",
+        "dropped_keys": NOTHING_DROPPED,
     }
     # A collection capture has seen nothing of yet: its state, no figures.
     assert collections["messages"]["capture"] == {"state": "running"} | dict.fromkeys(
         ("lag_p50", "lag_p95", "lag_max", "seen", "inserted", "updated", "unchanged", "deleted", "failed"),
         None,
-    ) | {"last_change_at": None}
+    ) | {"last_change_at": None, "dropped_keys": NOTHING_DROPPED}
 
 
 @pytest.mark.parametrize(
@@ -646,6 +652,7 @@ def test_a_capture_that_only_saved_a_checkpoint(mongo_db) -> None:
         "checkpoint_lag_seconds": 120.0,
         "documents": None,
         "resets": None,
+        "retried_faults": None,
         "lag": None,
         "journal_since": "2026-11-30T11:00:00+00:00",
     }
@@ -726,3 +733,31 @@ def test_capture_chart_has_the_last_records_oldest_first(mongo_db, records: int,
     assert [point["at"] for point in load_state(mongo_db, NOW)["capture_chart"]] == [
         (NOW + timedelta(seconds=30 * number)).isoformat() for number in charted
     ]
+
+
+# --- the keys the contract drops ---------------------------------------------------------------
+
+VOICE = {"name": "voice_id", "documents": 20, "example": "digital_twins/t1"}
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        pytest.param(None, NOTHING_DROPPED, id="not-recorded"),
+        pytest.param(
+            {"names": [VOICE], "more": 2}, {"names": [VOICE], "more": 2, "more_at_least": False}, id="some"
+        ),
+        pytest.param({"names": "garbage", "more": "x"}, NOTHING_DROPPED, id="malformed-reads-as-none"),
+    ],
+)
+def test_the_keys_the_contract_dropped_from_the_runs_record(mongo_db, stored, shown) -> None:
+    figures = {} if stored is None else {"dropped_keys": stored}
+    add(mongo_db, MIGRATION, "r1", 0, [row("digital_twins", **figures)])
+    CaptureState(mongo_db).update_status(
+        capture_status() | {"collections": {"digital_twins": {"seen": 3, "dropped_keys": stored}}}
+    )
+
+    twins = by_name(load_state(mongo_db, NOW))["digital_twins"]
+
+    assert twins["dropped_keys"] == shown
+    assert twins["capture"]["dropped_keys"] == shown
