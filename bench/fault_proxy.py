@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from bench.proxy_base import (
+    Connection,
     ListeningProxy,
     argument_parser,
     close_socket,
@@ -237,29 +238,20 @@ class FaultProxy(ListeningProxy):
             self._open.discard(connection)
 
 
-class _Connection:
-    """A thread per direction; the last of the two to end closes both sockets (so no
-    thread is ever left using a closed socket's file descriptor)."""
+class _Connection(Connection):
+    """A thread per direction; the last of the two to end closes both sockets, then calls
+    `ended` with this connection."""
 
     def __init__(
         self, client: socket.socket, server: socket.socket, ended: Callable[[_Connection], None]
     ) -> None:
-        self.sockets = (client, server)
+        super().__init__(client, server, threads=2)
         self._ended = ended
-        self._running = 2
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         client, server = self.sockets
         for source, sink in ((client, server), (server, client)):
             threading.Thread(target=self._pump, args=(source, sink), name="fault-pump", daemon=True).start()
-
-    def drop(self) -> None:
-        """Shut both sockets down: both ends see the connection go now, and both threads
-        wake up and end, closing the sockets."""
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
@@ -270,12 +262,7 @@ class _Connection:
         except OSError:
             self.drop()
         finally:
-            with self._lock:
-                self._running -= 1
-                last = self._running == 0
-            if last:
-                for sock in self.sockets:
-                    sock.close()
+            if self._thread_ended():
                 self._ended(self)
 
 

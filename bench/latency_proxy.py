@@ -17,18 +17,16 @@ RTT, and a large transfer streams at the rate the ends can sustain, one RTT/2 la
 An end that closes its sending side (EOF) is passed on as the same half-close, RTT/2 later;
 an error on either socket drops both. The proxy exits on SIGTERM or SIGINT, and by itself
 when the process that started it goes away (so a bench killed with SIGKILL leaves none
-behind).
+behind). The listening, dialling and process plumbing is bench/proxy_base.py's.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import os
 import queue
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +35,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.proxy_base import (
+    Connection,
+    ListeningProxy,
+    argument_parser,
+    exit_on_signal_or_orphaning,
+    parse_address,  # noqa: F401 (bench.latency_proxy.parse_address, as before)
+    serve_until_exit,
+)
+
 CHUNK = 256 * 1024  # bytes per recv: no cap, only how much one read takes at most
 _EOF = b""
 _ERROR = None
@@ -44,77 +51,39 @@ PR_SET_TIMERSLACK = 29  # linux/prctl.h
 READY = re.compile(r"^latency proxy (\S+) -> ", re.MULTILINE)
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected host:port, not {text!r}")
-    return host.strip("[]"), int(port)
-
-
-class LatencyProxy:
+class LatencyProxy(ListeningProxy):
     """Listens on (host, port) (port 0: any free one; see .port) and forwards every
     connection to `upstream`, each chunk `rtt_ms` / 2 late in each direction."""
+
+    label = "latency proxy"
+    thread_prefix = "proxy"
 
     def __init__(self, upstream: tuple[str, int], rtt_ms: float, host: str = "127.0.0.1", port: int = 0):
         if rtt_ms < 0:
             raise ValueError(f"rtt_ms must be 0 or more, not {rtt_ms}")
-        self.upstream = upstream
+        super().__init__(upstream, host, port)
         self.delay = rtt_ms / 2000.0  # seconds, one way
-        self._listener = socket.create_server((host, port), backlog=128)
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._closed = threading.Event()
         self.connections = 0
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def serve_forever(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                if self._closed.is_set():
-                    return
-                raise
-            self.connections += 1
-            threading.Thread(target=self._connect, args=(client,), name="proxy-connect", daemon=True).start()
-
-    def start(self) -> LatencyProxy:
-        """Serve in a background thread (for tests); close() stops accepting."""
-        threading.Thread(target=self.serve_forever, name="proxy-accept", daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        self._closed.set()
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
+    def _accept(self, client: socket.socket) -> None:
+        self.connections += 1
+        threading.Thread(
+            target=self._connect, args=(client,), name=f"{self.thread_prefix}-connect", daemon=True
+        ).start()
 
     def _connect(self, client: socket.socket) -> None:
-        try:
-            server = socket.create_connection(self.upstream, timeout=10)
-        except OSError as error:
-            print(f"latency proxy: cannot reach {self.upstream}: {error}", file=sys.stderr, flush=True)
-            client.close()
-            return
-        server.settimeout(None)
-        for sock in (client, server):
-            # Small writes go out at once: Nagle's algorithm would add its own delay.
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _Connection(client, server, self.delay).start()
+        if (server := self._dial(client)) is not None:
+            _Connection(client, server, self.delay).start()
 
 
-class _Connection:
+class _Connection(Connection):
     """Two directions, each a reader and a writer thread; the last of the four to end
-    closes both sockets."""
+    closes both sockets. An error drops both ends: that wakes the readers, whose writers
+    then stop too."""
 
     def __init__(self, client: socket.socket, server: socket.socket, delay: float) -> None:
-        self.sockets = (client, server)
+        super().__init__(client, server, threads=4)
         self.delay = delay
-        self._running = 4
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         client, server = self.sockets
@@ -136,7 +105,7 @@ class _Connection:
                 if not data:
                     return
         finally:
-            self._ended()
+            self._thread_ended()
 
     def _write(self, sink: socket.socket, chunks: queue.SimpleQueue) -> None:
         try:
@@ -145,7 +114,7 @@ class _Connection:
                 while (wait := due - time.monotonic()) > 0:
                     time.sleep(wait)
                 if data is _ERROR:
-                    self._abort()
+                    self.drop()
                     return
                 if data == _EOF:
                     with contextlib.suppress(OSError):
@@ -154,24 +123,10 @@ class _Connection:
                 try:
                     sink.sendall(data)
                 except OSError:
-                    self._abort()
+                    self.drop()
                     return
         finally:
-            self._ended()
-
-    def _abort(self) -> None:
-        """Drop both ends: wakes this connection's readers, whose writers then stop too."""
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def _ended(self) -> None:
-        with self._lock:
-            self._running -= 1
-            last = self._running == 0
-        if last:
-            for sock in self.sockets:
-                sock.close()
+            self._thread_ended()
 
 
 @dataclass
@@ -235,36 +190,17 @@ def _tight_timers() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
 
 
-def _exit_with_parent(parent: int) -> None:
-    """End this process once `parent` is gone (it gets reparented)."""
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.latency_proxy", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--listen-host", default="127.0.0.1")
-    parser.add_argument("--listen-port", type=int, required=True, help="0: any free port (printed)")
-    parser.add_argument("--upstream", type=parse_address, required=True, help="host:port to forward to")
+    parser = argument_parser("bench.latency_proxy", __doc__)
     parser.add_argument("--rtt-ms", type=float, required=True, help="round-trip time to add, ms")
     args = parser.parse_args(argv)
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _tight_timers()
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="proxy-parent", daemon=True).start()
+    exit_on_signal_or_orphaning(LatencyProxy.thread_prefix)
     proxy = LatencyProxy(args.upstream, args.rtt_ms, args.listen_host, args.listen_port)
     upstream = f"{args.upstream[0]}:{args.upstream[1]}"
     print(f"latency proxy {proxy.address} -> {upstream}, RTT {args.rtt_ms:g} ms", flush=True)
-    try:
-        proxy.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        proxy.close()
-    return 0
+    return serve_until_exit(proxy)
 
 
 if __name__ == "__main__":
