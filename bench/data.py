@@ -8,6 +8,7 @@ N messages spread evenly over the conversations. A message is
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -45,17 +46,19 @@ def firestore_time(moment: datetime) -> DatetimeWithNanoseconds:
     )
 
 
-def conversation_path(n: int) -> str:
-    return f"digital_twins/twin{n % TWINS:03d}/conversations/conv{n:04d}"
+def conversation_path(n: int, twins: int = TWINS) -> str:
+    return f"digital_twins/twin{n % twins:03d}/conversations/conv{n:04d}"
 
 
-def messages(n_messages: int, seed: int = 11) -> Iterator[tuple[str, dict]]:
+def messages(
+    n_messages: int, seed: int = 11, conversations: int = CONVERSATIONS, twins: int = TWINS
+) -> Iterator[tuple[str, dict]]:
     """Yield (path, data) for `n_messages` messages, spread evenly over the conversations."""
     rng = random.Random(seed)
-    per_conversation, extra = divmod(n_messages, CONVERSATIONS)
-    for n in range(CONVERSATIONS):
+    per_conversation, extra = divmod(n_messages, conversations)
+    for n in range(conversations):
         started = START + timedelta(minutes=rng.randint(0, 60 * 24 * 300))
-        base = conversation_path(n)
+        base = conversation_path(n, twins)
         for m in range(per_conversation + (1 if n < extra else 0)):
             yield f"{base}/messages/msg{m:05d}", _message(rng, m, started + timedelta(seconds=45 * m))
 
@@ -80,34 +83,39 @@ def _message(rng: random.Random, index: int, moment: datetime) -> dict:
     return data
 
 
-def other_documents(seed: int = 11) -> Iterator[tuple[str, dict]]:
+def other_documents(
+    seed: int = 11, users: int = USERS, twins: int = TWINS, conversations: int = CONVERSATIONS
+) -> Iterator[tuple[str, dict]]:
     """Users, twins and conversations: the parents the messages hang under."""
     rng = random.Random(seed + 1)
-    for u in range(USERS):
+    owned: dict[int, list[str]] = {}
+    for t in range(twins):
+        owned.setdefault(t % users, []).append(f"twin{t:03d}")
+    for u in range(users):
         yield (
             f"users/user{u:03d}",
             {
                 "username": f"user{u:03d}",
                 "email": f"user{u:03d}@example.com",
                 "created_at": firestore_time(START - timedelta(days=rng.randint(1, 400))),
-                "digital_twins": [f"twin{t:03d}" for t in range(TWINS) if t % USERS == u],
+                "digital_twins": owned.get(u, []),
             },
         )
-    for t in range(TWINS):
+    for t in range(twins):
         yield (
             f"digital_twins/twin{t:03d}",
             {
-                "user_id": f"user{t % USERS:03d}",
+                "user_id": f"user{t % users:03d}",
                 "name": f"Twin {t}",
                 "description": "A helpful twin",
                 "created_at": firestore_time(START - timedelta(days=rng.randint(1, 100))),
                 "system_prompt_base": "You are a digital twin.",
             },
         )
-    for n in range(CONVERSATIONS):
+    for n in range(conversations):
         created = START + timedelta(minutes=rng.randint(0, 60 * 24 * 300))
         yield (
-            conversation_path(n),
+            conversation_path(n, twins),
             {
                 "summary": "Small talk",
                 "created_at": firestore_time(created),
@@ -117,21 +125,30 @@ def other_documents(seed: int = 11) -> Iterator[tuple[str, dict]]:
         )
 
 
-def seed(client, n_messages: int) -> int:
+def seed(
+    client, n_messages: int, users: int = USERS, twins: int = TWINS, conversations: int = CONVERSATIONS
+) -> int:
     """Write the users, twins, conversations and `n_messages` messages; return how many documents.
 
     Plain 500-write batches, committed by a few threads at once (the emulator
-    takes them in parallel).
+    takes them in parallel), generated as they are committed (a few dozen batches
+    ahead), so that a million messages never sit in memory at once.
     """
-    documents = [*other_documents(), *messages(n_messages)]
-    chunks = [documents[i : i + BATCH_LIMIT] for i in range(0, len(documents), BATCH_LIMIT)]
+    documents = itertools.chain(
+        other_documents(users=users, twins=twins, conversations=conversations),
+        messages(n_messages, conversations=conversations, twins=twins),
+    )
+    chunks = itertools.batched(documents, BATCH_LIMIT)
 
-    def commit(chunk: list[tuple[str, dict]]) -> None:
+    def commit(chunk: tuple[tuple[str, dict], ...]) -> int:
         batch = client.batch()
         for path, data in chunk:
             batch.set(client.document(path), data)
         batch.commit()
+        return len(chunk)
 
+    count = 0
     with ThreadPoolExecutor(SEED_THREADS) as pool:
-        list(pool.map(commit, chunks))
-    return len(documents)
+        while window := list(itertools.islice(chunks, SEED_THREADS * 8)):
+            count += sum(pool.map(commit, window))
+    return count
