@@ -26,26 +26,36 @@ PYTHON311 ?= $(call find_python,11)
 VENV311 := .venv311
 STAMP311 := $(VENV311)/.installed-$(shell (cat requirements-py311.lock; echo "$(UV_INSTALL)") | cksum | cut -d' ' -f1)
 
-.PHONY: help venv test test-celery test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss bench-capture
+.PHONY: help venv test test-celery test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss bench-capture bench-scale
 
 help:
+	@echo "make help       this list: every target of this Makefile"
+	@echo "make venv       create .venv (Python 3.13) and install requirements.lock into it, when it changed"
 	@echo "make test       create .venv if needed, run every test (unit + integration)"
 	@echo "make demo       start (or reuse) the Firestore emulator and mongoeco, seed or change a few"
 	@echo "                documents, run the DAG and the verify, print the summaries (under a minute)"
 	@echo "make demo-down  stop the servers make demo left running (their data goes with them)"
 	@echo "make query      counts and the newest document of each collection of the demo's MongoDB"
 	@echo "                (COLLECTION=users: that collection only)"
+	@echo "make ui         the whole product in a browser: Airflow's UI on 127.0.0.1:8080 (UI_HOST, UI_PORT) with the"
+	@echo "                DAGs, the sample data, change capture on and the sync page; starts fresh every time"
+	@echo "make ui-down    stop what make ui started (its data was in memory and goes with it)"
 	@echo "make bench      throughput over simulated network latency: raw read/write, naive baseline, the DAG, mapping CPU,"
 	@echo "                the verify (BENCH_N, BENCH_FIRESTORE_RTT_MS, BENCH_MONGO_RTT_MS, BENCH_MONGODB_URI, BENCH_PARTITIONS)"
 	@echo "make bench-rss  peak RSS of the DAG at 5,000 and 40,000 messages (same as BENCH_RSS=1 make bench)"
 	@echo "make bench-capture change capture's lag (p50/p95/max) under app-like writes, and the cut-over's"
 	@echo "                freeze_seconds at 3,000 and 30,000 messages (BENCH_CAPTURE_*, BENCH_CUTOVER_*; 10 to 15 min)"
+	@echo "make bench-scale cost per 1,000 documents of a full run (partitions 4), an incremental run, a full and a"
+	@echo "                keys verify at N = 10,000 and 100,000 messages: a table and bench/scale.png (17 min;"
+	@echo "                BENCH_SCALE_N=...,1000000 adds a million: over 20 h on the emulator, see bench/README.md)"
 	@echo "make test-celery the DAG on a real CeleryExecutor deployment on this machine (redis, PostgreSQL,"
 	@echo "                two workers): partitions spread over the workers, a killed worker's partition"
 	@echo "                resumes on the other (4 to 6 minutes; needs Debian's redis-server and postgresql)"
 	@echo "make test-py311 the unit and DAG-integrity tests on Python 3.11 (.venv311), the oldest supported"
 	@echo "make lint       ruff check and format check, and the layering of include/ (import-linter, .importlinter)"
 	@echo "make lock       re-resolve requirements.lock from requirements-dev.txt"
+	@echo "make format     ruff's fixes and formatting, applied"
+	@echo "make clean      stop make demo's and make ui's servers, remove .demo, .ui and the caches"
 
 venv: $(STAMP)
 
@@ -102,6 +112,9 @@ bench-rss: venv
 
 bench-capture: venv
 	PYTHONPATH=. $(PY) -m bench capture
+
+bench-scale: venv
+	PYTHONPATH=. $(PY) -m bench.scale
 
 ui: venv
 	PYTHONPATH=. $(PY) -m devtools.ui up

@@ -45,10 +45,14 @@ a backend; `max_failures` is how many documents per collection may fail before
 its task fails. Every failed document is logged with its Firestore path and the
 reason.
 
-**Summary.** The `summary` task runs even when a collection task failed, logs a
-table per collection (mode, read / inserted / updated / unchanged / skipped /
-failed / conflicts / warnings / gone / deleted, watermark before and after), returns the same
-figures as its XCom, and fails the run when any collection task failed. Each
+**Summary.** The `summary` task runs even when a collection task failed and logs
+lines of at most 120 characters: a table (status, mode, read, written, unchanged,
+failed, warnings, gone/deleted, wall seconds, docs/s over the collection's wall
+clock), then a block per collection (inserted / updated / skipped / conflicts /
+retried faults, watermarks, the rate per partition, notes, dropped keys, and the
+top reasons of every non-zero failed, warnings and conflicts, with an example
+path each). It returns the same figures as its XCom (not printed into the log),
+and fails the run when any collection task failed. Each
 `<name>_done` task emits an Asset `mongodb://host:port/db/collection` through the
 AssetAlias `firestore_to_mongo.<collection>`.
 
@@ -76,6 +80,10 @@ SCHEDULE = os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
 # How many partition tasks of one collection may run at once, across all runs.
 # Size it to the workers you have (see the README); a pool can cap it further.
 MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTITIONS", "4"))
+# Every task returns figures for XCom (a partition's or a collection's report with its
+# reasons and dropped keys, the summary's whole table): kept whole there, not dumped into
+# the log, where the summary prints its own table (lines of at most 120 characters).
+QUIET = {"show_return_value_in_logs": False}
 
 
 @dag(
@@ -96,7 +104,7 @@ MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTIT
     tags=["firestore", "mongodb", "migration"],
 )
 def firestore_to_mongo():
-    @task
+    @task(**QUIET)
     def plan(collection: str, params=None, ti=None) -> list:
         """Choose full or incremental for one collection and split its read into partitions."""
         from include.firestore_to_mongo.migrate.plan import plan_collection_task
@@ -104,7 +112,7 @@ def firestore_to_mongo():
         return plan_collection_task(collection, params, ti)
 
     # multiple_outputs=False: a report is one XCom, not one per key.
-    @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS)
+    @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS, **QUIET)
     def migrate(collection: str, work: dict, params=None, ti=None) -> dict:
         """Read one partition of a Firestore collection in pages, map it, upsert it into MongoDB."""
         from include.firestore_to_mongo.migrate.partition import migrate_partition_task
@@ -112,14 +120,14 @@ def firestore_to_mongo():
         return migrate_partition_task(collection, work, params, ti)
 
     # all_done: it reports (and fails) even when a partition failed.
-    @task(trigger_rule="all_done", multiple_outputs=False)
+    @task(trigger_rule="all_done", multiple_outputs=False, **QUIET)
     def done(collection: str, params=None, ti=None, outlet_events=None) -> dict:
         """Add up the partitions, settle key conflicts, find deleted sources, move the watermark, emit the Asset."""
         from include.firestore_to_mongo.migrate.finish import finish_collection_task
 
         return finish_collection_task(collection, params, ti, outlet_events)
 
-    @task(trigger_rule="all_done", multiple_outputs=False)
+    @task(trigger_rule="all_done", multiple_outputs=False, **QUIET)
     def summary(params=None, ti=None) -> dict:
         """Log the per-collection table and fail the run if a collection task failed."""
         from include.firestore_to_mongo.migrate.summary import summary_task

@@ -30,10 +30,13 @@ journal to reach back that far (else the plan fails, naming both times), and dep
 different one, with the migration's writer (keys the source lost go too), and
 checks it again; `prune` also deletes the extra ones.
 
-**Report.** `summary` logs a table per collection (source, target, compared,
-equal, missing, extra, different, changed during verify, repaired, pruned,
-seconds, docs/s, status) and the first `max_reported` differences of each; it
-returns the figures as its XCom, and fails the run while differences remain.
+**Report.** `summary` logs lines of at most 120 characters: a table (status,
+depth, source, target, missing, extra, different, changing, repaired, wall
+seconds, docs/s), a block per collection (compared, equal, pruned, the rate per
+partition, notes, and the top reasons of the differences, moving documents, key
+conflicts, unmappable documents and failed repairs), and the first
+`max_reported` differences of each; it returns the figures as its XCom (not
+printed into the log), and fails the run while differences remain.
 Every difference (up to 10,000 per collection and run, last 20 runs) is kept in
 `_firestore_to_mongo_verify` in the target database.
 
@@ -51,6 +54,10 @@ from include.firestore_to_mongo.verify.config import COLLECTION_NAMES, VERIFY_SC
 
 SCHEDULE = os.environ.get(VERIFY_SCHEDULE_ENV, "none")
 MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTITIONS", "4"))
+# Every task returns figures for XCom (a partition's or a collection's report with its
+# reasons and dropped keys, the summary's whole table): kept whole there, not dumped into
+# the log, where the summary prints its own table (lines of at most 120 characters).
+QUIET = {"show_return_value_in_logs": False}
 
 
 @dag(
@@ -71,14 +78,14 @@ MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTIT
     tags=["firestore", "mongodb", "migration", "verify"],
 )
 def firestore_to_mongo_verify():
-    @task
+    @task(**QUIET)
     def plan(collection: str, params=None, ti=None) -> list:
         """Split one collection's read into partitions, as the migration does."""
         from include.firestore_to_mongo.verify.plan import plan_verify_task
 
         return plan_verify_task(collection, params, ti)
 
-    @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS)
+    @task(multiple_outputs=False, max_active_tis_per_dag=MAX_ACTIVE_PARTITIONS, **QUIET)
     def verify(collection: str, work: dict, params=None, ti=None) -> dict:
         """Compare one partition with MongoDB, re-check what differs, repair it when asked."""
         from include.firestore_to_mongo.verify.partition import verify_partition_task
@@ -86,14 +93,14 @@ def firestore_to_mongo_verify():
         return verify_partition_task(collection, work, params, ti)
 
     # all_done: a collection is reported (as failed) even when a partition failed.
-    @task(trigger_rule="all_done", multiple_outputs=False)
+    @task(trigger_rule="all_done", multiple_outputs=False, **QUIET)
     def done(collection: str, params=None, ti=None) -> dict:
         """Add the partitions up, settle key conflicts, find extra documents, count both sides."""
         from include.firestore_to_mongo.verify.finish import finish_verify_task
 
         return finish_verify_task(collection, params, ti)
 
-    @task(trigger_rule="all_done", multiple_outputs=False)
+    @task(trigger_rule="all_done", multiple_outputs=False, **QUIET)
     def summary(params=None, ti=None) -> dict:
         """Log the table and the first differences; fail the run while differences remain."""
         from include.firestore_to_mongo.verify.summary import summary_verify_task

@@ -508,27 +508,19 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 def print_summary(dag_id: str, figures: dict[str, Any] | None) -> list[dict[str, Any]] | None:
-    """Print the table (and notes) of a DAG's summary figures; return its rows."""
-    from include.firestore_to_mongo.migrate.report import render_notes, render_summary_table
-    from include.firestore_to_mongo.verify.report import render_verify_notes, render_verify_table
+    """Print a DAG's summary as its summary task logs it; return its rows."""
+    from include.firestore_to_mongo.migrate.report import render_summary
+    from include.firestore_to_mongo.verify.report import render_verify_summary
 
     if not figures:
         print(f"\nNo summary of {dag_id} was recorded; see its log under .demo/")
         return None
     rows = list(figures["collections"].values())
     if dag_id == "firestore_to_mongo":
-        title, table, notes = "Firestore → MongoDB summary", render_summary_table(rows), render_notes(rows)
+        text = render_summary("Firestore → MongoDB summary", rows)
     else:
-        title, table, notes = (
-            "Verify: MongoDB against Firestore",
-            render_verify_table(rows),
-            render_verify_notes(rows),
-        )
-    print(f"\n{title}\n")
-    print(table)
-    for note in notes:
-        print(f"- {note}")
-    print()
+        text = render_verify_summary("Verify: MongoDB against Firestore", rows)
+    print(f"\n{text}\n")
     return rows
 
 

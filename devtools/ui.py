@@ -4,6 +4,11 @@
                                  # prints the URL, the servers' addresses and how to try capture
     python -m devtools.ui down   # stops what `up` started
 
+Every `up` starts from nothing: the emulator and mongoeco keep their data in memory, so they
+come back empty and are seeded again, and Airflow's state (its metadata database and task
+logs under .ui/airflow) is reset to match; only the login's password is kept. Airflow listens
+on 127.0.0.1 unless UI_HOST says otherwise.
+
 The same stack serves the browser test (tests/devtools/test_ui_browser.py).
 """
 
@@ -13,6 +18,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +48,11 @@ CAPTURE_DAG_ID = "firestore_to_mongo_capture"
 UI_PORT = int(os.environ.get("UI_PORT", "8080"))
 UI_FIRESTORE_PORT = int(os.environ.get("UI_FIRESTORE_PORT", "8687"))
 UI_MONGO_PORT = int(os.environ.get("UI_MONGO_PORT", "27028"))
+# Where Airflow's api-server listens: this machine only, unless told otherwise (UI_HOST=0.0.0.0
+# for every interface). Airflow's own default is 0.0.0.0, which its simple auth manager (the
+# login here) takes for a production deployment and warns about.
+UI_HOST = os.environ.get("UI_HOST", "127.0.0.1")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass
@@ -99,7 +110,9 @@ def stop_all(pids: list[int], timeout: float = 20) -> None:
             process.kill()
 
 
-def environment(directory: Path, airflow_port: int, firestore: str, mongo_port: int) -> dict[str, str]:
+def environment(
+    directory: Path, airflow_port: int, firestore: str, mongo_port: int, host: str = "127.0.0.1"
+) -> dict[str, str]:
     home = directory / "airflow"
     return airflow_environment(
         ROOT,
@@ -109,8 +122,9 @@ def environment(directory: Path, airflow_port: int, firestore: str, mongo_port: 
         local_mongo_conn(mongo_port, DATABASE),
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(home / "passwords.json"),
+        AIRFLOW__API__HOST=host,
         AIRFLOW__API__PORT=str(airflow_port),
-        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{airflow_port}",
+        AIRFLOW__API__BASE_URL=f"http://{url_host(host)}:{airflow_port}",
         # Manual only: unpausing a scheduled DAG would start its latest interval's run at once.
         # (Not the capture DAG's: its schedule is continuous, and unpausing it is how it starts.)
         FIRESTORE_TO_MONGO_SCHEDULE="none",
@@ -119,16 +133,25 @@ def environment(directory: Path, airflow_port: int, firestore: str, mongo_port: 
     )
 
 
+def url_host(host: str) -> str:
+    """The host of Airflow's URL when it listens on `host`: 127.0.0.1 for every interface."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def start_stack(
     directory: Path,
     airflow_port: int | None = None,
     quiet: bool = True,
     firestore_port: int | None = None,
     mongo_port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> Stack:
     """Start the emulator, Mongo (in memory), seed the sample data, start `airflow standalone`
-    and wait until its API answers (free ports for what isn't given). Change capture stays
-    off: `start_capture` turns it on. Stops what it started if anything fails."""
+    listening on `host` and wait until its API answers (free ports for what isn't given).
+    Change capture stays off: `start_capture` turns it on. Stops what it started if anything
+    fails."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
 
@@ -145,7 +168,7 @@ def start_stack(
         say("Starting mongoeco (in memory)")
         mongo = start_mongoeco(mongo_port, log_path=directory / "mongo.log")
         started.append(mongo.process)
-        env = environment(directory, airflow_port, emulator.address, mongo.port)
+        env = environment(directory, airflow_port, emulator.address, mongo.port, host)
         with _emulator_host(emulator.address):
             counts = seed(firestore.Client(project=PROJECT, credentials=AnonymousCredentials()))
         say("Seeded " + ", ".join(f"{count:,} {name}" for name, count in sorted(counts.items())))
@@ -162,7 +185,7 @@ def start_stack(
                 cwd=directory,
             )
         started.append(standalone)
-        url = f"http://127.0.0.1:{airflow_port}"
+        url = f"http://{url_host(host)}:{airflow_port}"
         _wait_until_serving(url, standalone, directory / "airflow.log")
         return Stack(directory, url, password, emulator.address, mongo.uri, started)
     except BaseException:
@@ -254,6 +277,22 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout:
     raise RuntimeError(f"airflow standalone did not serve {url} within {timeout:.0f} s; see {log}")
 
 
+def reset_airflow_state(home: Path) -> list[str]:
+    """Remove Airflow's metadata database and task logs from `home` (keeping its config and
+    the login's password file); return what was there."""
+    removed = []
+    for name in ("airflow.db", "airflow.db-journal", "airflow.db-wal", "airflow.db-shm", "logs"):
+        path = home / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
+
+
 def _port_taken(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         return True
@@ -272,7 +311,15 @@ def up() -> int:
         )
         return 1
     started = time.monotonic()
-    stack = start_stack(UI, UI_PORT, quiet=False, firestore_port=UI_FIRESTORE_PORT, mongo_port=UI_MONGO_PORT)
+    if reset_airflow_state(UI / "airflow"):
+        step(
+            "Starting fresh: the emulator and MongoDB kept their data in memory, so it went with "
+            "them; Airflow's runs and logs of the last `make ui` (.ui/airflow) are cleared to match "
+            "(the login's password is kept)"
+        )
+    stack = start_stack(
+        UI, UI_PORT, quiet=False, firestore_port=UI_FIRESTORE_PORT, mongo_port=UI_MONGO_PORT, host=UI_HOST
+    )
     (UI / "pids").write_text(" ".join(str(process.pid) for process in stack.processes))
     step(f"Starting change capture: unpausing {CAPTURE_DAG_ID}")
     try:
@@ -287,9 +334,15 @@ def up() -> int:
         capture = f"Change capture did not start: {error}"
         code = 1
     mongo = f"mongodb://127.0.0.1:{UI_MONGO_PORT}/?directConnection=true"
+    where = (
+        "listening on this machine only (UI_HOST=0.0.0.0 make ui: on every interface)"
+        if UI_HOST in LOCAL_HOSTS
+        else f"listening on {UI_HOST} (UI_HOST)"
+    )
     print(
         f"""
-Up in {time.monotonic() - started:.0f} s: Airflow at {stack.url}
+Up in {time.monotonic() - started:.0f} s: Airflow at {stack.url}, {where}.
+Every `make ui` starts fresh: new sample data, an empty MongoDB, no Airflow runs yet.
 Log in as '{USER}' with password '{stack.password}' (kept in .ui/airflow/passwords.json).
 Firestore emulator: {stack.firestore} (project '{PROJECT}'); MongoDB: {mongo}, database '{DATABASE}'.
 
@@ -301,11 +354,13 @@ firestore.Client(project="{PROJECT}").document("users/user001").update({{"userna
 {{"user_id": "user001"}}, {{"_id": 0, "username": 1}}))'
 
 Then, in the UI:
-- "Firestore → MongoDB" in the navigation: the sync page, capture at the top, then per collection.
+- "Sync" in the navigation: the sync page (Firestore → MongoDB), capture at the top, then per
+  collection; a run's id opens that run in the UI.
 - Dags → {CAPTURE_DAG_ID}: its runs, 10 minutes each; pause it to turn capture off.
 - Dags → firestore_to_mongo: unpause it (its schedule is off here, FIRESTORE_TO_MONGO_SCHEDULE=none,
   so unpausing starts nothing; with a schedule, unpausing starts the latest interval's run at once),
-  and trigger it: first with dry_run on, then with mode "full" (capture pauses its writes meanwhile).
+  and trigger it with mode "full" (capture pauses its writes meanwhile); a dry run reports in its
+  summary task's log only: dry runs write nothing to MongoDB, so the sync page doesn't show them.
 - Dags → firestore_to_mongo_verify: unpause and trigger it (depth full).
 Stop everything with `make ui-down`. Logs: .ui/airflow.log, .ui/firestore.log, .ui/mongo.log"""
     )
@@ -319,7 +374,10 @@ def down(quiet: bool = False) -> None:
     stop_all([int(found) for found in pids.read_text().split()])
     pids.unlink()
     if not quiet:
-        print("stopped airflow standalone, mongoeco and the Firestore emulator")
+        print(
+            "stopped airflow standalone, mongoeco and the Firestore emulator; their data was in "
+            "memory, so the next `make ui` starts fresh, Airflow's runs and logs included"
+        )
 
 
 def step(message: str) -> None:

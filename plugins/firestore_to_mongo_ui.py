@@ -13,10 +13,14 @@ from include.firestore_to_mongo.ui.app import create_app
 
 URL_PREFIX = "/firestore-to-mongo"
 FASTAPI_APPS = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Firestore → MongoDB sync"}]
-# url_route: the page opens inside the Airflow UI (in a frame), under its navigation.
+# url_route: the page opens inside the Airflow UI (in a frame), under its navigation. The
+# name is the navigation entry's label: the sidebar's buttons show about eight characters
+# ("Firestore → MongoDB" came out as "Firestore …"), so a short one; the page's own heading
+# says Firestore → MongoDB.
+NAV_NAME = "Sync"
 EXTERNAL_VIEWS = [
     {
-        "name": "Firestore → MongoDB",
+        "name": NAV_NAME,
         "href": "firestore-to-mongo/",
         "url_route": "firestore-to-mongo",
         "destination": "nav",

@@ -65,6 +65,19 @@ def test_collection_work_is_mapped_over_partitions_with_a_concurrency_cap(any_da
         assert task.max_active_tis_per_dag == 4
 
 
+def test_return_values_stay_in_xcom_not_in_the_log(any_dag):
+    """Every task returns figures (a partition's report, the summary's whole table): XCom
+    keeps them; the log doesn't print them (the summary logs its own 120-character lines)."""
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    for task in any_dag.tasks:
+        if isinstance(task, MappedOperator):
+            quiet = task.partial_kwargs["show_return_value_in_logs"]
+        else:
+            quiet = task.show_return_value_in_logs
+        assert quiet is False, task.task_id
+
+
 def test_retries_backoff_catchup_tags_and_docs(any_dag):
     dag = any_dag
     for task in dag.tasks:

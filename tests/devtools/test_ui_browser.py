@@ -1,9 +1,9 @@
-"""The sync page inside the real Airflow UI, in a real browser: the stack `make ui` starts
-(devtools/ui.py: the emulator, mongoeco, the sample data, `airflow standalone`, change
+"""The sync page inside the real Airflow UI, in a real browser at 1280x800: the stack `make ui`
+starts (devtools/ui.py: the emulator, mongoeco, the sample data, `airflow standalone`, change
 capture), a run triggered through the REST API, a document edited in the emulator while
-capture runs, Debian's chromium driven by Playwright.
+capture runs, Debian's chromium driven by Playwright. One stack for the module's tests.
 
-`UPDATE_SCREENSHOT=1` also writes the screenshot to docs/sync-page.png (the README's).
+`UPDATE_SCREENSHOT=1` also writes the first test's screenshot to docs/sync-page.png.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ import os
 import shutil
 import time
 import urllib.parse
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from devtools.ui import DATABASE, PROJECT, USER, Stack, capture_status, start_capture, start_stack
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FrameLocator, Page
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +34,9 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 CONF = {"mode": "full", "collections": ["users", "digital_twins"]}
-WIDTH = 1280
-# Tall enough for the screenshot to show the users card's capture figures.
-HEIGHT = 980
+WIDTH, HEIGHT = 1280, 800
+# The plugin's navigation entry (plugins/firestore_to_mongo_ui.py).
+NAV_NAME = "Sync"
 # Every <dl data-part> of a block as {its dt: its dd}, the texts as shown.
 FACTS = """block => Object.fromEntries([...block.querySelectorAll('dl[data-part]')].map(dl => [
     dl.dataset.part,
@@ -41,6 +44,9 @@ FACTS = """block => Object.fromEntries([...block.querySelectorAll('dl[data-part]
         fact.querySelector('dt').innerText.trim(), fact.querySelector('dd').innerText.trim()])),
 ]))"""
 SCROLL = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+NAV_LABEL = """link => [...link.querySelectorAll('*')]
+    .filter(element => element.children.length === 0 && element.textContent.trim())
+    .map(element => [element.textContent.trim(), element.scrollWidth, element.clientWidth])"""
 
 
 def run_to_the_end(stack: Stack, conf: dict, timeout: float = 300) -> str:
@@ -89,95 +95,157 @@ def mongo_username(stack: Stack, user: str) -> str | None:
     return found and found.get("username")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
-def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    stack = start_stack(tmp_path / "stack")
+@pytest.fixture(scope="module")
+def stack_and_run(tmp_path_factory) -> Iterator[tuple[Stack, str]]:
+    """The stack, with a full run of users and digital_twins ended: (stack, its run id)."""
+    stack = start_stack(tmp_path_factory.mktemp("ui") / "stack")
     try:
-        run_id = run_to_the_end(stack, CONF)
-        # As `make ui` does; capture's first start reads the whole current set (conversations
-        # and messages too, which the run left out) before its first checkpoint.
-        status = start_capture(stack)
-        assert status["state"] == "running"
-        assert status["checkpoint"] is not None
-
-        # An edit in Firestore reaches MongoDB within seconds, and the figures capture stores
-        # every 30 s count it.
-        renamed = "user001, renamed while capture runs"
-        rename_user(stack, "user001", renamed)
-        wait_for(lambda: mongo_username(stack, "user001") == renamed, 60, "the new username in MongoDB")
-        wait_for(
-            lambda: ((capture_status(stack).get("collections") or {}).get("users") or {}).get("updated"),
-            90,
-            "capture's stored figures to count the update",
-            every=2,
-        )
-
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            try:
-                page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-                page.goto(stack.url)
-                # Airflow's own login page first: the page needs a signed-in user.
-                page.locator("input[name=username]").fill(USER)
-                page.locator("input[name=password]").fill(stack.password)
-                page.locator("button[type=submit]").click()
-                page.wait_for_url(lambda url: "login" not in url, timeout=60_000)
-                # The navigation entry the plugin adds opens the page inside the UI.
-                page.get_by_role("link", name="Firestore → MongoDB").click()
-                page.wait_for_url(lambda url: url.endswith("/plugin/firestore-to-mongo"), timeout=60_000)
-                frame = page.frame_locator("iframe")
-                frame.locator("#collections section[data-collection='users']").wait_for(timeout=60_000)
-                capture = frame.locator("section#capture").evaluate(FACTS)
-                cards = {
-                    name: frame.locator(f"#collections section[data-collection='{name}']").evaluate(FACTS)
-                    for name in ("users", "digital_twins", "conversations", "messages")
-                }
-                run_link = frame.locator("section[data-collection='users'] dl[data-part='run'] a")
-                run_href = run_link.get_attribute("href")
-                capture_href = frame.locator("section#capture dl[data-part='capture'] a").get_attribute(
-                    "href"
-                )
-                framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
-                ui_scroll = page.evaluate(SCROLL)
-                screenshot = tmp_path / "sync-page.png"
-                page.screenshot(path=str(screenshot))
-
-                # The page on its own, at 1280 px: blocks that wrap, nothing to scroll sideways.
-                page.goto(f"{stack.url}/firestore-to-mongo/")
-                page.locator("#collections section[data-collection='users']").wait_for(timeout=30_000)
-                page_scroll = page.evaluate(SCROLL)
-            finally:
-                browser.close()
-
-        # The run's own figures: 10 users and 20 twins read and inserted, in full mode.
-        users, twins = cards["users"], cards["digital_twins"]
-        assert users["run"]["last run"] == run_id
-        assert run_href.endswith(f"/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}")
-        assert (users["run"]["mode"], users["run"]["status"]) == ("full", "ok")
-        assert (users["figures"]["read"], users["figures"]["inserted"]) == ("10", "10")
-        assert (twins["figures"]["read"], twins["figures"]["inserted"]) == ("20", "20")
-        assert cards["messages"]["run"]["last run"] == "never"
-        # Capture: running, with a checkpoint, at the top and in each card; the edit counted.
-        assert capture["capture"]["state"] == "running"
-        assert capture["capture"]["checkpoint"].endswith(" UTC")
-        # The Airflow run of the continuous schedule that is capturing, linked to its page.
-        capture_run = capture["capture"]["run"]
-        assert capture_run.startswith("scheduled__")
-        assert capture_href.endswith(
-            f"/dags/firestore_to_mongo_capture/runs/{urllib.parse.quote(capture_run, safe='')}"
-        )
-        assert users["capture"]["state"] == "running"
-        assert users["capture"]["checkpoint"].endswith(" UTC")
-        assert int(users["capture-figures"]["updated"].replace(",", "")) >= 1
-        assert users["capture"]["last change"].endswith(" UTC")
-        # No sideways scrolling at 1280 px: the UI around the page, the page in its frame, the page alone.
-        assert ui_scroll[0] <= WIDTH, ui_scroll
-        assert framed_scroll[0] <= framed_scroll[1], framed_scroll
-        assert page_scroll[0] <= WIDTH, page_scroll
-        assert screenshot.stat().st_size > 10_000
-        if os.environ.get("UPDATE_SCREENSHOT"):
-            shutil.copy(screenshot, ROOT / "docs" / "sync-page.png")
+        yield stack, run_to_the_end(stack, CONF)
     finally:
         stack.stop()
+
+
+def open_the_sync_page(page: Page, stack: Stack) -> FrameLocator:
+    """Sign in to the Airflow UI, open the sync page from the navigation; its frame, loaded."""
+    page.goto(stack.url)
+    # Airflow's own login page first: the page needs a signed-in user.
+    page.locator("input[name=username]").fill(USER)
+    page.locator("input[name=password]").fill(stack.password)
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: "login" not in url, timeout=60_000)
+    # The navigation entry the plugin adds opens the page inside the UI.
+    page.get_by_role("link", name=NAV_NAME, exact=True).click()
+    page.wait_for_url(lambda url: "/plugin/firestore-to-mongo" in url, timeout=60_000)
+    frame = page.frame_locator("iframe")
+    frame.locator("#collections section[data-collection='users']").wait_for(timeout=60_000)
+    return frame
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(stack_and_run, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    stack, run_id = stack_and_run
+    # As `make ui` does; capture's first start reads the whole current set (conversations
+    # and messages too, which the run left out) before its first checkpoint.
+    status = start_capture(stack)
+    assert status["state"] == "running"
+    assert status["checkpoint"] is not None
+
+    # An edit in Firestore reaches MongoDB within seconds, and the figures capture stores
+    # every 30 s count it.
+    renamed = "user001, renamed while capture runs"
+    rename_user(stack, "user001", renamed)
+    wait_for(lambda: mongo_username(stack, "user001") == renamed, 60, "the new username in MongoDB")
+    wait_for(
+        lambda: ((capture_status(stack).get("collections") or {}).get("users") or {}).get("updated"),
+        90,
+        "capture's stored figures to count the update",
+        every=2,
+    )
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+            frame = open_the_sync_page(page, stack)
+            # The label's text elements, as [text, scrollWidth, clientWidth]: the sidebar cuts a
+            # longer name with an ellipsis ("Firestore …"), which innerText would not show.
+            nav_label = page.get_by_role("link", name=NAV_NAME, exact=True).evaluate(NAV_LABEL)
+            capture = frame.locator("section#capture").evaluate(FACTS)
+            cards = {
+                name: frame.locator(f"#collections section[data-collection='{name}']").evaluate(FACTS)
+                for name in ("users", "digital_twins", "conversations", "messages")
+            }
+            run_link = frame.locator("section[data-collection='users'] dl[data-part='run'] a")
+            run_href = run_link.get_attribute("href")
+            capture_href = frame.locator("section#capture dl[data-part='capture'] a").get_attribute("href")
+            framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
+            ui_scroll = page.evaluate(SCROLL)
+            screenshot = tmp_path / "sync-page.png"
+            page.screenshot(path=str(screenshot))
+
+            # The page on its own, at 1280 px: blocks that wrap, nothing to scroll sideways.
+            page.goto(f"{stack.url}/firestore-to-mongo/")
+            page.locator("#collections section[data-collection='users']").wait_for(timeout=30_000)
+            page_scroll = page.evaluate(SCROLL)
+        finally:
+            browser.close()
+
+    # The run's own figures: 10 users and 20 twins read and inserted, in full mode.
+    users, twins = cards["users"], cards["digital_twins"]
+    assert users["run"]["last run"] == run_id
+    assert run_href.endswith(f"/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}")
+    assert (users["run"]["mode"], users["run"]["status"]) == ("full", "ok")
+    assert (users["figures"]["read"], users["figures"]["inserted"]) == ("10", "10")
+    assert (twins["figures"]["read"], twins["figures"]["inserted"]) == ("20", "20")
+    assert cards["messages"]["run"]["last run"] == "never"
+    # Capture: running, with a checkpoint, at the top and in each card; the edit counted.
+    assert capture["capture"]["state"] == "running"
+    assert capture["capture"]["checkpoint"].endswith(" UTC")
+    # The Airflow run of the continuous schedule that is capturing, linked to its page.
+    capture_run = capture["capture"]["run"]
+    assert capture_run.startswith("scheduled__")
+    assert capture_href.endswith(
+        f"/dags/firestore_to_mongo_capture/runs/{urllib.parse.quote(capture_run, safe='')}"
+    )
+    assert users["capture"]["state"] == "running"
+    assert users["capture"]["checkpoint"].endswith(" UTC")
+    assert int(users["capture-figures"]["updated"].replace(",", "")) >= 1
+    assert users["capture"]["last change"].endswith(" UTC")
+    # No sideways scrolling at 1280 px: the UI around the page, the page in its frame, the page alone.
+    assert ui_scroll[0] <= WIDTH, ui_scroll
+    assert framed_scroll[0] <= framed_scroll[1], framed_scroll
+    assert page_scroll[0] <= WIDTH, page_scroll
+    assert screenshot.stat().st_size > 10_000
+    # The navigation shows the entry's whole name, not cut short.
+    ((label, scroll_width, client_width),) = nav_label
+    assert label == NAV_NAME
+    assert scroll_width <= client_width, nav_label
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copy(screenshot, ROOT / "docs" / "sync-page.png")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+def test_a_run_link_in_the_framed_page_opens_that_run_in_the_airflow_ui(stack_and_run):
+    """Airflow frames the page without allow-top-navigation: a click on a run link must still
+    land on that run's page in the UI (page.LINK_SCRIPT), not be blocked, and not open a
+    second UI inside the frame; Back returns to the sync page."""
+    from playwright.sync_api import sync_playwright
+
+    stack, run_id = stack_and_run
+    run_path = f"/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+            blocked = []
+            page.on(
+                "console", lambda message: "Unsafe attempt" in message.text and blocked.append(message.text)
+            )
+            frame = open_the_sync_page(page, stack)
+            framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
+
+            frame.locator("section[data-collection='users'] dl[data-part='run'] a").click()
+            page.wait_for_url(f"{stack.url}{run_path}", timeout=30_000)
+            # The UI's own page of that run: its id as the heading, its state, no frame.
+            heading = page.get_by_role("heading", name=run_id)
+            heading.wait_for(timeout=30_000)
+            frames_on_the_run_page = page.locator("iframe").count()
+            run_page_text = page.locator("body").inner_text()
+
+            page.go_back()
+            page.wait_for_url(lambda url: "/plugin/firestore-to-mongo" in url, timeout=30_000)
+            back = page.frame_locator("iframe").locator(
+                "section[data-collection='users'] dl[data-part='run'] a"
+            )
+            back.wait_for(timeout=60_000)
+            back_text = back.inner_text()
+        finally:
+            browser.close()
+
+    assert blocked == []
+    assert framed_scroll[0] <= framed_scroll[1], framed_scroll
+    assert frames_on_the_run_page == 0
+    assert "Success" in run_page_text
+    assert back_text == run_id

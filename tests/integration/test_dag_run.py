@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from google.cloud import firestore
 
+from include.firestore_to_mongo.migrate.report import render_summary
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
 from tests.integration.edge_cases import TARGETS, contents, data_collections, expected
@@ -49,6 +50,24 @@ def test_summary_counts_match_what_was_done(seeded, mongo_db):
     assert result.counts("conversations")["out_of_scope"] == 1
     assert result.counts("messages")["out_of_scope"] == 1
     assert result.counts("users")["failed_examples"][0].startswith(edge_cases.BAD_DOCUMENT + ": user_id")
+    # Each failure and warning under its reason, with an example path, through the partitions'
+    # XComs and `_done` to the summary's.
+    users = result.counts("users")
+    assert [(r["count"], r["example"]) for r in users["failure_reasons"]["reasons"]] == [
+        (1, edge_cases.BAD_DOCUMENT)
+    ]
+    assert users["failure_reasons"]["reasons"][0]["reason"].startswith("user_id must be")
+    assert sum(r["count"] for r in users["warning_reasons"]["reasons"]) == 1
+    for collection in edge_cases.READ_FAILED_WARNINGS:
+        counts = result.counts(collection)
+        # The rate is over the collection's wall clock, first partition's start to last one's end.
+        assert counts["started_at"] <= counts["ended_at"], collection
+        assert counts["wall_seconds"] > 0, collection
+        assert counts["docs_per_second"] == round(counts["read"] / counts["wall_seconds"], 1), collection
+        assert counts["docs_per_second_per_partition"] == round(counts["read"] / counts["seconds"], 1)
+    text = render_summary("Firestore → MongoDB", list(result.summary["collections"].values()))
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert "  failed 1, top reasons:" in text.splitlines()
 
 
 def test_dry_run_writes_nothing_and_counts_what_it_would_do(seeded, mongo_db):

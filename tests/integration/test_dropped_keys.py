@@ -1,13 +1,14 @@
 """The keys the contract drops, end to end: a run over source documents with keys outside the
 contract (a twin's `voice_id`) reports each key in every collection's XCom, the summary's
-notes and the runs record, added up over partitions and pages, full and incremental."""
+blocks and the runs record, added up over partitions and pages, full and incremental."""
 
 from __future__ import annotations
 
 import pytest
 
-from include.firestore_to_mongo.migrate.report import render_notes
+from include.firestore_to_mongo.migrate.report import render_block
 from include.firestore_to_mongo.target.run_history import RUNS
+from include.firestore_to_mongo.util.table import SummaryLines
 from tests.integration import edge_cases
 from tests.integration.dag_runner import run_dag
 
@@ -25,6 +26,13 @@ def seeded(firestore_client, airflow_db, airflow_connections):
     for message in ("m1", "m2"):
         firestore_client.document(f"{MESSAGES}/{message}").update({"reactions": ["👍"]})
     return firestore_client
+
+
+def block(row: dict) -> list[str]:
+    """The collection's block in the summary's log."""
+    lines = SummaryLines()
+    render_block(row, lines)
+    return lines.lines
 
 
 def names(figures: dict) -> list[tuple[str, int, str]]:
@@ -50,14 +58,15 @@ def test_a_run_reports_the_keys_the_contract_drops(seeded, mongo_db, partitions:
         assert sorted(names(result.counts(collection))) == sorted(expected), collection
         assert sorted(names(result.xcoms[f"{collection}_done"])) == sorted(expected), collection
         assert result.counts(collection)["dropped_keys"]["more"] == 0
-    notes = render_notes(list(result.summary["collections"].values()))
+    blocks = {name: block(row) for name, row in result.summary["collections"].items()}
     # Most documents first; the example is the smallest path, whichever partition or page read it.
-    assert (
-        "digital_twins: dropped by the contract: `voice_id` in 2 documents (e.g. digital_twins/t1); "
-        "`secret_key` in 1 document (e.g. digital_twins/t1)"
-    ) in notes
-    assert f"messages: dropped by the contract: `reactions` in 2 documents (e.g. {MESSAGES}/m1)" in notes
-    assert not any(note.startswith("conversations: dropped") for note in notes)
+    assert [line for line in blocks["digital_twins"] if "dropped" in line or line.startswith("    `")] == [
+        "  dropped by the contract: 2 names",
+        "    `voice_id` in 2 documents, e.g. digital_twins/t1",
+        "    `secret_key` in 1 document, e.g. digital_twins/t1",
+    ]
+    assert f"    `reactions` in 2 documents, e.g. {MESSAGES}/m1" in blocks["messages"]
+    assert not any("dropped" in line for line in blocks["conversations"])
     # The runs record, which the sync page reads.
     (record,) = mongo_db[RUNS].find({"kind": "migration"})
     for collection, expected in EXPECTED.items():

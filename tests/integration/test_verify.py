@@ -10,6 +10,7 @@ from google.cloud import firestore
 
 from include.firestore_to_mongo.target.run_history import RUNS
 from include.firestore_to_mongo.verify import verifier
+from include.firestore_to_mongo.verify.report import render_verify_summary
 from include.firestore_to_mongo.verify.store import VERIFY_RECORDS
 from tests.integration import edge_cases
 from tests.integration.dag_runner import VERIFY_DAG_ID, run_dag
@@ -124,7 +125,25 @@ def test_full_finds_exactly_the_tampered_documents_and_fails(migrated, mongo_db)
         assert figures["changed_during_verify"] == 0, name
         assert figures["status"] == "differences", name
         assert findings(mongo_db, name) == sorted(expected, key=repr), name
+        # The summary's reasons: each difference by its kind and differing fields, merged
+        # over the partitions, with the smallest path (or an extra key) for example.
+        reasons = {
+            entry["reason"]: (entry["count"], entry["example"])
+            for entry in figures["difference_reasons"]["reasons"]
+        }
+        assert sum(count for count, _ in reasons.values()) == len(expected), name
+        for kind, _key, _path, fields in expected:
+            reason = {
+                "missing": "missing from MongoDB",
+                "extra": "extra in MongoDB: no source document has its key",
+            }.get(kind, f"different: {', '.join(sorted(fields))}")
+            assert reason in reasons, (name, reason)
+        assert figures["wall_seconds"] > 0, name
+    text = render_verify_summary("t", list(result.summary["collections"].values()))
+    assert max(len(line) for line in text.splitlines()) <= 120
+    assert "  differences 3, top reasons:" in text.splitlines()
     users = result.counts("users")
+    assert [entry["example"] for entry in users["unmappable_reasons"]["reasons"]] == ["users/bad"]
     # users/u1, users/u2 and users/bad are read; users/bad can't be mapped, so isn't compared.
     assert (users["source_count"], users["target_count"], users["compared"], users["equal"]) == (3, 3, 2, 1)
     assert users["unmappable"] == 1
@@ -276,6 +295,11 @@ def test_key_conflicts_are_named_not_reported_as_differences(
         assert (figures["conflicts"], figures["different"], figures["status"]) == (1, 0, "verified"), name
     losers = sorted(record["path"] for record in mongo_db[VERIFY_RECORDS].find({"kind": "conflict"}))
     assert losers == ["digital_twins/t1/conversations/shared/messages/m0", "users/b"]
+    # One reason, "key conflict", whose example names the loser, the key and the winner.
+    (reason,) = result.counts("users")["conflict_reasons"]["reasons"]
+    assert (reason["reason"], reason["count"]) == ("key conflict", 1)
+    assert reason["example"].startswith("users/b (key ")
+    assert not result.counts("users")["difference_reasons"]["reasons"]
     assert_winners(mongo_db)
 
 

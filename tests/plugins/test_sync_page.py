@@ -18,7 +18,7 @@ from include.firestore_to_mongo.target.run_state import WatermarkStore
 from include.firestore_to_mongo.ui.app import create_app
 from tests.backends import airflow_mongo_connection
 from tests.conftest import ROOT
-from tests.include.ui.test_page import capture_block_of, cards_of, facts_of
+from tests.include.ui.test_page import assert_no_script_but_the_links, capture_block_of, cards_of, facts_of
 
 ENDED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 # Watermarks are this far behind the moment they are seeded.
@@ -156,7 +156,7 @@ def test_a_seeded_target_shows_every_figure(client, mongo_db):
     assert list(cards) == ["users", "digital_twins", "conversations", "messages"]
     messages = cards["messages"]
     assert messages["run"] == {
-        "last run": '<a href="../dags/firestore_to_mongo/runs/scheduled__2" target="_top">scheduled__2</a>',
+        "last run": '<a class="run-link" href="../dags/firestore_to_mongo/runs/scheduled__2">scheduled__2</a>',
         "mode": "incremental",
         "status": "ok",
         "ended": "2026-11-29 11:00:00 UTC",
@@ -189,11 +189,13 @@ def test_a_seeded_target_shows_every_figure(client, mongo_db):
     ]
     assert list(messages["capture-figures"].values()) == ["4,000", "100", "3,800", "60", "40", "0"]
     assert cards["users"]["capture-figures"]["seen"] == "-"
-    # The charts: one bar per run, a line each for p95 and max lag; inline SVG, no script.
-    assert page.count("<rect ") == 3
+    # The charts: a pair of bars per run (read and written), a line each for p95 and max lag;
+    # inline SVG; no script but the run links' own.
+    assert page.count('<g class="run">') == 3
+    assert page.count('<rect class="read"') == page.count('<rect class="written"') == 3
     assert '<svg id="capture-chart"' in page
     assert page.count('<polyline class="lag_max"') == 1
-    assert "<script" not in page
+    assert_no_script_but_the_links(page)
 
 
 def test_a_capture_whose_heartbeat_stopped_shows_stopped(client, mongo_db):
@@ -239,7 +241,7 @@ def test_every_value_from_the_data_is_escaped(client, mongo_db):
 
     page = client.get("/", params={"conn_id": "mongo_default"}).text
 
-    assert "<script>" not in page
+    assert_no_script_but_the_links(page)
     assert "<img" not in page
     assert "<b>x" not in page
     assert "users/&lt;script&gt;alert(1)&lt;/script&gt;: user_id must be a string" in page
@@ -301,8 +303,10 @@ def test_the_json_endpoint_has_the_same_data(client, mongo_db):
     assert state["chart"][0] == {
         "run_id": "scheduled__0",
         "ended_at": "2026-11-29T09:00:00+00:00",
+        "mode": "incremental",
+        "read": 4 * 100,
         "written": 4 * 23,
-        "docs_per_second": 50.0,
+        "docs_per_second": 200.0,  # 400 documents, the longest collection 2 s (no start recorded)
     }
     conversations = next(item for item in state["collections"] if item["name"] == "conversations")
     assert conversations["watermark"] is None
@@ -360,7 +364,7 @@ def test_the_plugin_registers_the_app_and_a_navigation_entry():
     assert app["url_prefix"] == "/firestore-to-mongo"
     (view,) = plugin.external_views
     assert view == {
-        "name": "Firestore → MongoDB",
+        "name": "Sync",
         "href": "firestore-to-mongo/",
         "url_route": "firestore-to-mongo",
         "destination": "nav",

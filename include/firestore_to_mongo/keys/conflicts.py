@@ -30,11 +30,17 @@ log = logging.getLogger(__name__)
 
 
 class FailureReport(Protocol):
-    """What conflicts are counted in: a migration's or a verify's figures."""
+    """What failures are counted in: a migration's or a verify's figures."""
 
     conflicts: int
 
     def record_failure(self, path: str, reason: str) -> None: ...
+
+
+class ConflictReport(Protocol):
+    """What a migration's key conflicts are counted in (`migrate.report.CollectionReport`)."""
+
+    def record_conflict(self, path: str, key: str, winner: str, reason: str) -> None: ...
 
 
 class ConflictGuard:
@@ -71,18 +77,18 @@ class ConflictGuard:
         return Claim(path, owns_its_key(self.spec, path, key))
 
 
-def record_conflicts(spec: CollectionSpec, ledger: ClaimLedger, report: FailureReport) -> list[Claim]:
-    """Count every losing claimant as a failed document, naming the key and the winner's
-    path; return the winners, one per conflicted key."""
+def record_conflicts(spec: CollectionSpec, ledger: ClaimLedger, report: ConflictReport) -> list[Claim]:
+    """Count every losing claimant as a conflict and a failed document, naming the key and
+    the winner's path; return the winners, one per conflicted key."""
     winners = []
     for encoded, claims in ledger.conflicts():
         winner, *losers = claims
         winners.append(winner)
+        key = encoded_key_text(spec, encoded)
         for loser in losers:
-            reason = f"key conflict: {encoded_key_text(spec, encoded)} is also the key of {winner.path}, which is migrated instead"
+            reason = f"key conflict: {key} is also the key of {winner.path}, which is migrated instead"
             log.error("%s: can't migrate %s: %s", spec.name, loser.path, reason)
-            report.conflicts += 1
-            report.record_failure(loser.path, reason)
+            report.record_conflict(loser.path, key, winner.path, reason)
     return winners
 
 

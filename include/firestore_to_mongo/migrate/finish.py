@@ -14,7 +14,7 @@ from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
 from include.firestore_to_mongo.migrate.plan import STOOD_ASIDE
 from include.firestore_to_mongo.migrate.report import CollectionReport
-from include.firestore_to_mongo.run.tasks import config_for, partition_reports, run_key_of
+from include.firestore_to_mongo.run.tasks import config_for, partition_reports, run_key_of, wall_clock
 
 
 def finish_collection_task(
@@ -126,11 +126,14 @@ def combine_partitions(collection: str, config: RunConfig, plan: dict | None, pa
     )
     for part in parts:
         report.add_counts(CollectionReport.from_dict(part))
-        # The partitions' own time, added up: the work done, whatever ran side by side.
+        # The partitions' own time, added up: the work done, whatever ran side by side
+        # (the per-partition rate).
         report.seconds = round(report.seconds + part["seconds"], 3)
         report.cpu_seconds = round(report.cpu_seconds + part.get("cpu_seconds", 0.0), 3)
         report.resumed = report.resumed or part["resumed"]
     report.partitions = len(parts)
+    # The collection's wall clock, first partition's start to last one's end: the rate.
+    report.started_at, report.ended_at, report.wall_seconds = wall_clock(parts)
     report.status = "ok"
     return report
 

@@ -13,7 +13,13 @@ from include.firestore_to_mongo.contract.specs import SPECS
 from include.firestore_to_mongo.contract.timestamps import fromisoformat_or_none
 from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import TooManyFailuresError
-from include.firestore_to_mongo.run.tasks import PARTITION_REPORT, config_for, run_key_of
+from include.firestore_to_mongo.run.tasks import (
+    PARTITION_REPORT,
+    config_for,
+    now_iso,
+    run_key_of,
+    seconds_between,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +66,15 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
     from include.firestore_to_mongo.target.writer_lease import TicketedWriter, writer_turn
 
     attempt_started = time.monotonic()
+    attempt_started_at = now_iso()
     label = f"{spec.name}[{partition.index}]" if partition.count > 1 else spec.name
     checkpoints = CheckpointStore(target.database, run_key, spec.name, partition.index)
     checkpoint = None if config.dry_run else checkpoints.load()
     if checkpoint is not None:
         report = CollectionReport.from_dict(checkpoint["report"])
         report.resumed = True
+        # The partition's wall clock runs from its first attempt's start.
+        report.started_at = report.started_at or attempt_started_at
         resume_after = ReadPosition(**checkpoint["position"])
         log.info(
             "%s: resuming after %s: %d pages, %d documents already done",
@@ -81,6 +90,7 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
             dry_run=config.dry_run,
             mode=plan["mode"],
             watermark_before=plan["watermark_before"],
+            started_at=attempt_started_at,
         )
         resume_after = None
     log.info(
@@ -101,6 +111,8 @@ def _migrate_partition(spec, config: RunConfig, plan: dict, partition, client, t
         report.seconds = round(previous_seconds + time.monotonic() - attempt_started, 3)
         report.cpu_seconds = round(previous_cpu + time.process_time() - attempt_cpu, 3)
         report.retried_faults = previous_faults + faults_ridden_out(client, target)
+        report.ended_at = now_iso()
+        report.wall_seconds = seconds_between(report.started_at, report.ended_at)
 
     def save_checkpoint(page, report) -> None:
         clock(report)

@@ -185,7 +185,7 @@ def _map_documents(
             continue
         for warning in mapped.warnings:
             log.warning("%s: %s: %s", spec.name, source.path, warning)
-        report.warnings += len(mapped.warnings)
+            report.record_warning(source.path, warning)
         report.dropped_keys.add(source.path, mapped.dropped)
         batch.append(mapped)
     return batch

@@ -12,7 +12,7 @@ from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.migrate.config import RunConfig
 from include.firestore_to_mongo.migrate.errors import CollectionTaskFailedError
 from include.firestore_to_mongo.migrate.plan import STOOD_ASIDE
-from include.firestore_to_mongo.migrate.report import missing_report, render_notes, render_summary_table
+from include.firestore_to_mongo.migrate.report import missing_report, render_summary
 from include.firestore_to_mongo.run.tasks import current_dag_run
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,8 @@ def summary_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
             dropped = DroppedKeys.from_dict(report.get("dropped_keys")).as_dict(mergeable=False)
             rows.append(report | {"dropped_keys": dropped})
     title = "Firestore → MongoDB" + (" (dry run: nothing was written)" if config.dry_run else "")
-    notes = render_notes(rows)
-    log.info("%s\n%s%s", title, render_summary_table(rows), "".join(f"\n- {note}" for note in notes))
+    # Every line within 120 characters (util.table.LINE_WIDTH); the XCom has every figure.
+    log.info("%s", render_summary(title, rows))
     figures = {"dry_run": config.dry_run, "collections": {row["collection"]: row for row in rows}}
     record_summary(config, MIGRATION, ti, rows, getattr(current_dag_run(), "start_date", None))
     failed = [row["collection"] for row in rows if row["status"] == "failed"]

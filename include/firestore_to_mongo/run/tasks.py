@@ -4,6 +4,7 @@ and the figures a collection's partitions pushed for its `<name>_done` task."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 # The XCom key under which a partition pushes its figures, whether it succeeds or not.
@@ -39,6 +40,28 @@ def partition_reports(ti, collection: str, count: int) -> list[dict]:
     if isinstance(pulled, dict):  # one map index asked for, one value back
         pulled = [pulled]
     return [part for part in pulled or [] if part]
+
+
+def now_iso() -> str:
+    """Now, as a partition's `started_at` and `ended_at` record it: ISO 8601, UTC."""
+    return datetime.now(UTC).isoformat()
+
+
+def seconds_between(started: str, ended: str) -> float:
+    return round((datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds(), 3)
+
+
+def wall_clock(parts: list[dict]) -> tuple[str | None, str | None, float | None]:
+    """A collection's wall-clock span from its partitions' figures: the first partition's
+    start, the last one's end, and the seconds between them; all None when a partition's
+    figures lack their instants (from an older version)."""
+    starts = [part.get("started_at") for part in parts]
+    ends = [part.get("ended_at") for part in parts]
+    if not parts or None in starts or None in ends:
+        return None, None, None
+    started = min(starts, key=datetime.fromisoformat)
+    ended = max(ends, key=datetime.fromisoformat)
+    return started, ended, seconds_between(started, ended)
 
 
 def current_dag_run():

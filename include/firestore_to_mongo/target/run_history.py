@@ -15,6 +15,8 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.database import Database
 
+from include.firestore_to_mongo.util.table import wrap
+
 log = logging.getLogger(__name__)
 
 RUNS = "_firestore_to_mongo_runs"
@@ -36,6 +38,9 @@ FIGURES = (
     "deleted",
     "without_cursor",
     "seconds",
+    # Wall-clock seconds, the first partition's start to the last one's end: what
+    # docs_per_second divides by (seconds is the partitions' time added up).
+    "wall_seconds",
     "docs_per_second",
     # Transient faults the run's tasks rode out (util.retry).
     "retried_faults",
@@ -114,4 +119,5 @@ def record_summary(
             record = run_record(kind, ti.dag_id, ti.run_id, rows, datetime.now(UTC), started_at)
             record_run(target.database, record)
     except Exception as error:
-        log.warning("could not store this run in %s: %s", RUNS, error)
+        # Wrapped within the summary's 120 characters a line.
+        log.warning("%s", "\n".join(wrap(f"could not store this run in {RUNS}: {error}", subsequent="  ")))

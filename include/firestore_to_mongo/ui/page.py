@@ -1,20 +1,22 @@
-"""The sync page as HTML, from `state.load_state()`: pure, no I/O, no JavaScript.
+"""The sync page as HTML, from `state.load_state()`: pure, no I/O.
 
 Every value that comes from the data is escaped (a Firestore path can hold `<script>`).
 The charts are inline SVG drawn here, so the page works without internet. The page is
 blocks (cards) that wrap, not one wide table: it reads at 1280 px, and narrower inside
-the Airflow UI's frame, without sideways scrolling.
+the Airflow UI's frame, without sideways scrolling. Its one script is `LINK_SCRIPT`, a
+constant: it makes the run links work inside that frame.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from include.firestore_to_mongo.contract.dropped import NAME_LIMIT, DroppedKeys
-from include.firestore_to_mongo.ui.state import CAPTURE_DAG_ID, CAPTURE_FIGURES, CHART_RUNS, RUN_FIGURES
+from include.firestore_to_mongo.ui.charts import capture_chart, runs_chart, side_by_side
+from include.firestore_to_mongo.ui.format import cell, lag_text, seconds_text, when
+from include.firestore_to_mongo.ui.state import CAPTURE_DAG_ID, CAPTURE_FIGURES, RUN_FIGURES
 from include.firestore_to_mongo.util.quoting import shorten
 
 STYLE = """
@@ -37,6 +39,39 @@ dt { font-size: .75rem; color: #627d98; } dd { margin: 0; font-variant-numeric: 
 figure { margin: 0; min-width: 0; } svg { max-width: 100%; height: auto; }
 form { margin-bottom: 1rem; } input { margin-right: .6rem; }
 """
+# The run links, inside the Airflow UI. Airflow 3.3 shows a plugin's `external_views` page
+# in an iframe with sandbox="allow-scripts allow-same-origin allow-forms allow-downloads"
+# (airflow-core/src/airflow/ui/src/pages/ExternalView.tsx; in the installed 3.3.2, the
+# bundle airflow/ui/dist/assets/index-*.js): no allow-top-navigation, so a target="_top" link
+# is blocked, and Airflow has no message protocol for a framed page to ask the UI to go
+# somewhere (no "message" listener in the bundle; its useIframeUrlSync hook, apache/airflow
+# PR 72196, only mirrors the frame's own location into the address bar under
+# /plugin/<url_route>/, so a plain link would open the whole UI again inside the frame). What the
+# sandbox does grant, on purpose ("intentionally less restrictive": plugins are trusted), is
+# scripts and the same origin: the page may use the UI window's own History. So a click on
+# a run link pushes the run's URL onto the UI's history, in React Router's state shape
+# ({usr, key, idx}), and sends the UI a popstate: its router then renders that run, as it
+# does for the Back button; Back returns to this page. Outside Airflow's frame (the page
+# opened on its own, or a modified click), the link is an ordinary link.
+LINK_SCRIPT = """
+document.addEventListener("click", function (event) {
+  var link = event.target.closest ? event.target.closest("a.run-link") : null;
+  if (!link || event.defaultPrevented || event.button !== 0 ||
+      event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  var ui = window.parent;
+  try {
+    if (ui === window || ui.location.origin !== window.location.origin ||
+        ui.location.pathname.indexOf("/plugin/") < 0) return;
+  } catch (error) { return; }
+  var target = new URL(link.href);
+  var state = ui.history.state || {};
+  var idx = typeof state.idx === "number" ? state.idx + 1 : 1;
+  ui.history.pushState({ usr: null, key: Math.random().toString(36).slice(2, 10), idx: idx }, "",
+    target.pathname + target.search + target.hash);
+  ui.dispatchEvent(new ui.PopStateEvent("popstate", { state: ui.history.state }));
+  event.preventDefault();
+});
+"""
 # A fact: (label, its value as HTML, the value's CSS class (escaped here), the block's class).
 Fact = tuple[str, str, str, str]
 
@@ -49,18 +84,22 @@ def render_page(
         body = f'<p class="error">{escape(error)}</p>'
     elif state is None or not state["has_runs"]:
         body = (
-            '<p class="empty">No runs recorded in this database yet. Trigger the '
-            "<code>firestore_to_mongo</code> DAG (a dry run is fine): every run's summary task "
-            "records its figures here.</p>"
+            '<p class="empty">No runs recorded in this database yet. Each run of the '
+            "<code>firestore_to_mongo</code> DAG and of <code>firestore_to_mongo_verify</code> "
+            "records its figures here when its summary task ends, except dry runs, which write "
+            "nothing to MongoDB, this record included. Trigger a full or incremental run (not a "
+            "dry run) to fill the page.</p>"
         )
         if state is not None and state.get("capture"):
-            body += _capture_block(state["capture"]) + _charts(_capture_chart(state.get("capture_chart", [])))
+            body += _capture_block(state["capture"]) + side_by_side(
+                capture_chart(state.get("capture_chart", []))
+            )
     else:
         body = (
             _capture_block(state.get("capture"))
             + _collection_cards(state)
             + _notes(state)
-            + _charts(_chart(state["chart"]), _capture_chart(state.get("capture_chart", [])))
+            + side_by_side(runs_chart(state["chart"]), capture_chart(state.get("capture_chart", [])))
         )
     where = f" · database <code>{escape(state['database'])}</code>" if state else ""
     return (
@@ -68,7 +107,7 @@ def render_page(
         "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Firestore → MongoDB</title>"
         f"<style>{STYLE}</style></head><body><h1>Firestore → MongoDB</h1>"
         f"{_picker(conn_id, database)}<p>Mongo connection <code>{escape(conn_id)}</code>{where}</p>"
-        f"{body}</body></html>"
+        f"{body}<script>{LINK_SCRIPT}</script></body></html>"
     )
 
 
@@ -83,47 +122,9 @@ def _picker(conn_id: str, database: str | None) -> str:
 
 def _run_link(run: dict[str, Any]) -> str:
     # Relative: the page is served under <airflow>/firestore-to-mongo/, maybe behind a proxy.
+    # No target: inside Airflow's frame LINK_SCRIPT opens it in the UI (see there).
     href = f"../dags/{quote(run['dag_id'], safe='')}/runs/{quote(run['run_id'], safe='')}"
-    return f'<a href="{escape(href, quote=True)}" target="_top">{escape(run["run_id"])}</a>'
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return f"{value:,}"
-    return escape(str(value))
-
-
-def _when(iso: str | None) -> str:
-    """An ISO instant (UTC) as the page shows it: to the second, with its zone."""
-    if not iso:
-        return "-"
-    return escape(f"{iso[:10]} {iso[11:19]} UTC")
-
-
-def _lag(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, _ = divmod(max(seconds, 0), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
-
-
-def _seconds(value: Any) -> str:
-    """A capture lag: seconds under a minute, else as `_lag`."""
-    if not _is_number(value):
-        return _cell(value)
-    if abs(value) < 60:
-        return f"{value:.1f} s" if abs(value) < 10 else f"{value:.0f} s"
-    return _lag(round(value))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return f'<a class="run-link" href="{escape(href, quote=True)}">{escape(run["run_id"])}</a>'
 
 
 def _facts(part: str, facts: list[Fact], kind: str = "facts") -> str:
@@ -139,7 +140,7 @@ def _class(name: str) -> str:
 
 
 def _status(label: str, value: Any) -> Fact:
-    return (label, _cell(value), "" if value is None else str(value), "")
+    return (label, cell(value), "" if value is None else str(value), "")
 
 
 def _capture_block(capture: dict[str, Any] | None) -> str:
@@ -153,15 +154,15 @@ def _capture_block(capture: dict[str, Any] | None) -> str:
     run = {"dag_id": str(capture["dag_id"] or CAPTURE_DAG_ID), "run_id": capture["run_id"]}
     facts: list[Fact] = [
         _status("state", capture["state"]),
-        ("checkpoint", _when(capture["checkpoint"]), "", "time"),
-        ("checkpoint lag", _seconds(capture["checkpoint_lag_seconds"]), "", ""),
-        ("documents received", _cell(capture["documents"]), "", ""),
-        ("resets", _cell(capture["resets"]), "", ""),
-        ("faults ridden out", _cell(capture.get("retried_faults")), "", ""),
-        *((f"lag {key}", _seconds(lag.get(key)), "", "") for key in ("p50", "p95", "max")),
-        ("last heartbeat", _when(capture["heartbeat_at"]), "", "time"),
-        ("journal since", _when(capture["journal_since"]), "", "time"),
-        ("run", _run_link(run) if isinstance(run["run_id"], str) else _cell(run["run_id"]), "", "wide"),
+        ("checkpoint", when(capture["checkpoint"]), "", "time"),
+        ("checkpoint lag", seconds_text(capture["checkpoint_lag_seconds"]), "", ""),
+        ("documents received", cell(capture["documents"]), "", ""),
+        ("resets", cell(capture["resets"]), "", ""),
+        ("faults ridden out", cell(capture.get("retried_faults")), "", ""),
+        *((f"lag {key}", seconds_text(lag.get(key)), "", "") for key in ("p50", "p95", "max")),
+        ("last heartbeat", when(capture["heartbeat_at"]), "", "time"),
+        ("journal since", when(capture["journal_since"]), "", "time"),
+        ("run", _run_link(run) if isinstance(run["run_id"], str) else cell(run["run_id"]), "", "wide"),
     ]
     return (
         '<section class="card capture" id="capture"><h2>Change capture</h2>'
@@ -181,19 +182,19 @@ def _collection_card(item: dict[str, Any], checkpoint: str | None) -> str:
         ("last run", _run_link(run) if run else "never", "", "wide"),
         ("mode", _mode(run), "", ""),
         _status("status", run and run["status"]),
-        ("ended", _when(run and run["ended_at"]), "", "time"),
-        ("watermark", _when(item["watermark"]), "", "time"),
-        ("lag", _lag(item["lag_seconds"]), "", ""),
-        ("invisible to incremental", _cell(item["without_cursor"]), "", ""),
-        ("faults ridden out", _cell(item.get("retried_faults")), "", ""),
+        ("ended", when(run and run["ended_at"]), "", "time"),
+        ("watermark", when(item["watermark"]), "", "time"),
+        ("lag", lag_text(item["lag_seconds"]), "", ""),
+        ("invisible to incremental", cell(item["without_cursor"]), "", ""),
+        ("faults ridden out", cell(item.get("retried_faults")), "", ""),
     ]
-    figure_facts: list[Fact] = [(label, _cell(figures.get(label)), "", "") for label, _ in RUN_FIGURES]
+    figure_facts: list[Fact] = [(label, cell(figures.get(label)), "", "") for label, _ in RUN_FIGURES]
     verify_facts: list[Fact] = [
         ("last verify", _verify_link(verify), "", "wide"),
-        ("ended", _when(verify and verify["ended_at"]), "", "time"),
-        ("depth", _cell(verify and verify["depth"]), "", ""),
+        ("ended", when(verify and verify["ended_at"]), "", "time"),
+        ("depth", cell(verify and verify["depth"]), "", ""),
         _status("status", verify and verify["status"]),
-        ("differences", _cell(verify and verify["differences"]), "", ""),
+        ("differences", cell(verify and verify["differences"]), "", ""),
     ]
     return (
         f'<section class="card collection" data-collection="{escape(item["name"], quote=True)}">'
@@ -210,11 +211,11 @@ def _capture_facts(capture: dict[str, Any] | None, checkpoint: str | None) -> st
         return f'<p data-part="capture">Never ran (DAG <code>{CAPTURE_DAG_ID}</code>).</p>'
     facts: list[Fact] = [
         _status("state", capture["state"]),
-        *((f"lag {key}", _seconds(capture[f"lag_{key}"]), "", "") for key in ("p50", "p95", "max")),
-        ("checkpoint", _when(checkpoint), "", "time"),
-        ("last change", _when(capture["last_change_at"]), "", "time"),
+        *((f"lag {key}", seconds_text(capture[f"lag_{key}"]), "", "") for key in ("p50", "p95", "max")),
+        ("checkpoint", when(checkpoint), "", "time"),
+        ("last change", when(capture["last_change_at"]), "", "time"),
     ]
-    figures: list[Fact] = [(key, _cell(capture[key]), "", "") for key in CAPTURE_FIGURES]
+    figures: list[Fact] = [(key, cell(capture[key]), "", "") for key in CAPTURE_FIGURES]
     return (
         _facts("capture", facts)
         + _facts("capture-figures", figures, "figures")
@@ -243,7 +244,7 @@ def _dropped(part: str, dropped: Any) -> str:
 def _mode(run: dict[str, Any] | None) -> str:
     if run is None or run["mode"] is None:
         return "-"
-    return _cell(run["mode"] + (" (dry run)" if run["dry_run"] else ""))
+    return cell(run["mode"] + (" (dry run)" if run["dry_run"] else ""))
 
 
 def _verify_link(verify: dict[str, Any] | None) -> str:
@@ -259,106 +260,3 @@ def _notes(state: dict[str, Any]) -> str:
         for example in item["failed_examples"]
     ]
     return f"<ul id='failed'>{''.join(f'<li>{note}</li>' for note in notes)}</ul>" if notes else ""
-
-
-def _charts(*charts: str) -> str:
-    """The charts side by side while they fit, else one under the other."""
-    shown = "".join(f"<figure>{chart}</figure>" for chart in charts if chart)
-    return f'<div class="cards charts">{shown}</div>' if shown else ""
-
-
-def _chart(points: list[dict[str, Any]]) -> str:
-    """Documents written (bars) and documents per second (line) of the last runs."""
-    if not points:
-        return ""
-    width, height, pad = 720, 220, 40
-    step = (width - 2 * pad) / max(len(points), 1)
-    most_written = max(point["written"] for point in points) or 1
-    fastest = max(point["docs_per_second"] for point in points) or 1
-    bars, line = [], []
-    for index, point in enumerate(points):
-        x = pad + index * step
-        bar = (height - 2 * pad) * point["written"] / most_written
-        title = escape(
-            f"{point['run_id']}: {point['written']:,} written, {point['docs_per_second']:,} docs/s"
-        )
-        bar_width = min(step * 0.7, 24)
-        bars.append(
-            f'<rect x="{x + (step - bar_width) / 2:.1f}" y="{height - pad - bar:.1f}" width="{bar_width:.1f}" '
-            f'height="{bar:.1f}" fill="#9fb3c8"><title>{title}</title></rect>'
-        )
-        y = height - pad - (height - 2 * pad) * point["docs_per_second"] / fastest
-        line.append(f"{x + step / 2:.1f},{y:.1f}")
-    return (
-        f"<h2>Last {min(len(points), CHART_RUNS)} runs</h2>"
-        f'<svg id="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="documents written and documents per second per run">'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#829ab1"/>'
-        f"{''.join(bars)}"
-        f'<polyline points="{" ".join(line)}" fill="none" stroke="#d9480f" stroke-width="2"/>'
-        f'<text x="{pad}" y="{pad - 12}" font-size="12" fill="#486581">bars: documents written '
-        f"(max {most_written:,})</text>"
-        f'<text x="{width - pad}" y="{pad - 12}" font-size="12" fill="#d9480f" text-anchor="end">line: '
-        f"docs/s (max {fastest:,})</text></svg>"
-    )
-
-
-CAPTURE_LINES = (("lag_p95", "#486581"), ("lag_max", "#d9480f"))
-
-
-def _capture_chart(points: list[dict[str, Any]]) -> str:
-    """The capture's lag over time, p95 and max in seconds: a line each, x by time (a gap
-    in the records is a gap on the axis), broken where a figure is unknown."""
-    timed = sorted(
-        ((at, point) for point in points if (at := _instant(point.get("at"))) is not None),
-        key=lambda pair: pair[0],
-    )
-    if not timed:
-        return ""
-    width, height, pad = 720, 220, 40
-    first, last = timed[0][0], timed[-1][0]
-    span = (last - first).total_seconds() or 1
-    values = [point[key] for _, point in timed for key, _ in CAPTURE_LINES if _is_number(point.get(key))]
-    top = max([*values, 0]) or 1
-    drawn = []
-    for key, colour in CAPTURE_LINES:
-        segments: list[list[tuple[float, float]]] = [[]]
-        for at, point in timed:
-            value = point.get(key)
-            if not _is_number(value):
-                segments.append([])
-                continue
-            x = pad + (width - 2 * pad) * (at - first).total_seconds() / span
-            y = height - pad - (height - 2 * pad) * max(value, 0) / top
-            segments[-1].append((x, y))
-        for segment in filter(None, segments):
-            # A lone point (a figure known between two unknown ones) is a dot.
-            drawn.append(
-                f'<polyline class="{key}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in segment)}" '
-                f'fill="none" stroke="{colour}" stroke-width="2"/>'
-                if len(segment) > 1
-                else f'<circle class="{key}" cx="{segment[0][0]:.1f}" cy="{segment[0][1]:.1f}" r="2.5" '
-                f'fill="{colour}"/>'
-            )
-    return (
-        "<h2>Capture lag over time</h2>"
-        f'<svg id="capture-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="change capture lag over time, p95 and max">'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#829ab1"/>'
-        f"{''.join(drawn)}"
-        f'<text x="{pad}" y="{pad - 12}" font-size="12" fill="#486581">p95 (blue) and max (orange) lag, '
-        f"seconds (top {_seconds(top)})</text>"
-        f'<text x="{pad}" y="{height - pad + 16}" font-size="12" fill="#486581">{_when(first.isoformat())}</text>'
-        f'<text x="{width - pad}" y="{height - pad + 16}" font-size="12" fill="#486581" text-anchor="end">'
-        f"{_when(last.isoformat())}</text></svg>"
-    )
-
-
-def _instant(iso: Any) -> datetime | None:
-    if not isinstance(iso, str):
-        return None
-    try:
-        found = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return found.astimezone(UTC) if found.tzinfo else None

@@ -13,7 +13,6 @@ from pymongo.database import Database
 
 from include.firestore_to_mongo.contract.dropped import DroppedKeys
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
-from include.firestore_to_mongo.migrate.report import COLUMNS
 from include.firestore_to_mongo.target.capture_state import CaptureState
 from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIFY
 from include.firestore_to_mongo.target.run_state import WATERMARKS
@@ -28,10 +27,19 @@ CAPTURE_DAG_ID = "firestore_to_mongo_capture"
 # Per collection, the capture's figures the page shows.
 CAPTURE_FIGURES = ("seen", "inserted", "updated", "unchanged", "deleted", "failed")
 CAPTURE_LAGS = ("lag_p50", "lag_p95", "lag_max")
-# The last run's figures the page shows, as (label, key in the run record): the summary
-# table's own columns, under the same headings.
-SHOWN = {"read", "inserted", "updated", "unchanged", "skipped", "failed", "stale", "deleted"}
-RUN_FIGURES = tuple((label, key) for label, key in COLUMNS if key in SHOWN)
+# The last run's figures the page shows, as (label, key in the run record). Listed here,
+# not taken from the summary table's columns: the table may merge or drop some (its
+# `written` is inserted + updated) while the record keeps each one.
+RUN_FIGURES = (
+    ("read", "read"),
+    ("inserted", "inserted"),
+    ("updated", "updated"),
+    ("unchanged", "unchanged"),
+    ("skipped", "skipped"),
+    ("failed", "failed"),
+    ("gone", "stale"),
+    ("deleted", "deleted"),
+)
 
 
 def load_state(database: Database, now: datetime | None = None) -> dict[str, Any]:
@@ -102,12 +110,24 @@ def _run_summary(run: dict[str, Any], figures: dict[str, Any], mode_key: str) ->
 
 
 def _chart_point(run: dict[str, Any]) -> dict[str, Any]:
+    """A run on the chart: documents read and written (inserted + updated), its mode
+    ("full", "incremental", or both, comma-separated) and documents read per second of the
+    run's wall time (from its start to its end; older records without a start: the longest
+    collection's wall time), never per second of the partitions' summed time."""
     figures = run["collections"].values()
     read = sum(item.get("read") or 0 for item in figures)
-    seconds = sum(item.get("seconds") or 0 for item in figures)
+    started, ended = _utc(run.get("started_at")), _utc(run["ended_at"])
+    seconds = (
+        (ended - started).total_seconds()
+        if started and ended and ended > started
+        else max((item.get("wall_seconds") or item.get("seconds") or 0 for item in figures), default=0)
+    )
+    modes = sorted({str(item["mode"]) for item in figures if item.get("mode")})
     return {
         "run_id": run["run_id"],
         "ended_at": _iso(_utc(run["ended_at"])),
+        "mode": ", ".join(modes) or None,
+        "read": read,
         "written": sum((item.get("inserted") or 0) + (item.get("updated") or 0) for item in figures),
         "docs_per_second": round(read / seconds, 1) if seconds else 0.0,
     }

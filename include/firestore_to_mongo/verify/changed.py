@@ -36,6 +36,7 @@ from include.firestore_to_mongo.contract.mapping import encode_key, owns_its_key
 from include.firestore_to_mongo.contract.paths import ids_from_path
 from include.firestore_to_mongo.contract.specs import SPECS, CollectionSpec
 from include.firestore_to_mongo.keys.ledger import LocalKeyLedger
+from include.firestore_to_mongo.run.tasks import now_iso, seconds_between
 from include.firestore_to_mongo.util.scratch import ScratchSqlite
 from include.firestore_to_mongo.verify.errors import JournalGapError
 from include.firestore_to_mongo.verify.report import VerifyReport
@@ -92,7 +93,7 @@ def verify_changed(config, collection: str, since: datetime, run_key: str) -> di
         raise ValueError("changed documents are verified at depth keys or full, without a sample")
     spec = SPECS[collection]
     client, _ = open_source(config.firestore_conn_id)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), now_iso()
     with TargetSession(config) as target:
         journal_covers(target.database, since)
         # A repair writes what it read: capture, if it runs, hands over meanwhile.
@@ -101,6 +102,8 @@ def verify_changed(config, collection: str, since: datetime, run_key: str) -> di
             report = _verify(spec, config, since, client, target.database, run_id_of(run_key), ticket)
         report.retried_faults = faults_ridden_out(client, target)
     report.seconds = round(time.monotonic() - started, 3)
+    report.started_at, report.ended_at = started_at, now_iso()
+    report.wall_seconds = seconds_between(report.started_at, report.ended_at)
     report.settle()
     log.info("%s: %s", collection, report.status)
     return report.to_dict()

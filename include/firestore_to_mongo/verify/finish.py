@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from include.firestore_to_mongo.contract.specs import SPECS
-from include.firestore_to_mongo.run.tasks import config_for, partition_reports, run_key_of
+from include.firestore_to_mongo.run.tasks import config_for, partition_reports, run_key_of, wall_clock
 from include.firestore_to_mongo.verify.config import VerifyConfig
 from include.firestore_to_mongo.verify.errors import VerifyFailedError
 from include.firestore_to_mongo.verify.report import FAILED, SUMMED, VerifyReport
@@ -42,7 +42,10 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
     for part in parts:
         for name in SUMMED:
             setattr(report, name, getattr(report, name) + part[name])
+        report.merge_reasons(VerifyReport.from_dict(part))
     report.partitions = len(parts)
+    # The collection's wall clock, first partition's start to last one's end: the rate.
+    report.started_at, report.ended_at, report.wall_seconds = wall_clock(parts)
     if work is None or len(parts) < len(work):
         report.status = FAILED
         ti.xcom_push(key="return_value", value=report.to_dict())
@@ -93,7 +96,7 @@ def finish_verify_task(collection: str, params: Mapping[str, Any], ti) -> dict[s
             journal.drop()
         report.target_count = documents.count_documents({})
         report.retried_faults += faults_ridden_out(client, target)
-    report.seconds = round(report.seconds + time.monotonic() - started, 3)
+    report.finish_seconds = round(time.monotonic() - started, 3)
     report.settle()
     log.info("%s: %s", collection, report.status)
     return report.to_dict()

@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from include.firestore_to_mongo.contract.specs import SPECS
-from include.firestore_to_mongo.run.tasks import PARTITION_REPORT, config_for, run_key_of
+from include.firestore_to_mongo.run.tasks import (
+    PARTITION_REPORT,
+    config_for,
+    now_iso,
+    run_key_of,
+    seconds_between,
+)
 from include.firestore_to_mongo.verify.config import VerifyConfig
 from include.firestore_to_mongo.verify.report import VerifyReport
 
@@ -47,7 +53,7 @@ def verify_partition_task(
         return figures
     partition = Partition.from_dict(work["partition"])
     client, _ = open_source(config.firestore_conn_id)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), now_iso()
     holder = f"{run_key_of(ti)}/{collection}[{partition.index}]"
     with (
         TargetSession(config) as target,
@@ -67,6 +73,9 @@ def verify_partition_task(
         )
         report.retried_faults = faults_ridden_out(client, target)
     report.seconds = round(time.monotonic() - started, 3)
+    # A retry starts the partition over: its wall clock too.
+    report.started_at, report.ended_at = started_at, now_iso()
+    report.wall_seconds = seconds_between(report.started_at, report.ended_at)
     report.status = "ok"
     figures = report.to_dict() | {"partition": partition.index}
     ti.xcom_push(key=PARTITION_REPORT, value=figures)

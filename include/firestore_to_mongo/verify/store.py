@@ -129,7 +129,7 @@ class DifferenceStore:
     def remove(self, path: str) -> dict[str, Any] | None:
         """Delete the record of the document at `path`; return it, if there was one."""
         return self.records.find_one_and_delete(
-            self._own | {"path": path}, projection={"kind": 1, "repaired": 1}
+            self._own | {"path": path}, projection=dict.fromkeys(RECORD_FIELDS, 1) | {"_id": 0}
         )
 
     def first(self, count: int) -> list[Difference]:

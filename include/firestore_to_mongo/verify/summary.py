@@ -10,15 +10,11 @@ from typing import Any
 
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 from include.firestore_to_mongo.run.tasks import current_dag_run
+from include.firestore_to_mongo.util.table import wrap
 from include.firestore_to_mongo.verify.changed import iso
 from include.firestore_to_mongo.verify.config import VerifyConfig
 from include.firestore_to_mongo.verify.errors import VerifyFailedError
-from include.firestore_to_mongo.verify.report import (
-    FAILED,
-    failed_row,
-    render_verify_notes,
-    render_verify_table,
-)
+from include.firestore_to_mongo.verify.report import FAILED, failed_row, render_verify_summary
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +33,22 @@ def summary_verify_task(params: Mapping[str, Any], ti) -> dict[str, Any]:
             rows.append(failed_row(name, "skipped"))
         else:
             rows.append(figures or failed_row(name))
-    notes = render_verify_notes(rows)
-    log.info(
-        "Firestore → MongoDB verify, depth %s%s%s%s\n%s%s",
-        config.depth,
-        f", sample of {config.sample_size:,}" if config.sampled else "",
-        f", documents changed since {iso(config.changed_since)}" if config.changed_since else "",
-        ", with repair" + (" and prune" if config.prune else "") if config.repair else "",
-        render_verify_table(rows),
-        "".join(f"\n- {note}" for note in notes),
+    title = "".join(
+        [
+            f"Firestore → MongoDB verify, depth {config.depth}",
+            f", sample of {config.sample_size:,}" if config.sampled else "",
+            f", documents changed since {iso(config.changed_since)}" if config.changed_since else "",
+            ", with repair" + (" and prune" if config.prune else "") if config.repair else "",
+        ]
     )
+    # Every line within 120 characters (util.table.LINE_WIDTH); the XCom has every figure.
+    log.info("%s", render_verify_summary(title, rows))
     figures = {"collections": {row["collection"]: row for row in rows}}
     try:
         _log_differences(config, ti.run_id, [row for row in rows if row.get("depth") not in (None, "counts")])
     except Exception as error:
         # The figures above stand without the findings' details; say why they are missing.
-        log.warning("could not read the stored findings: %s", error)
+        log.warning("%s", "\n".join(wrap(f"could not read the stored findings: {error}", subsequent="  ")))
     record_summary(config, VERIFY, ti, rows, getattr(current_dag_run(), "start_date", None))
     failed = [row["collection"] for row in rows if row["status"] == FAILED]
     differing = [row["collection"] for row in rows if row.get("remaining")]
@@ -72,15 +68,15 @@ def _log_differences(config: VerifyConfig, run_id: str, rows: list[dict[str, Any
         for row in rows:
             shown = DifferenceStore(target.database, run_id, row["collection"]).first(config.max_reported)
             if shown:
-                log.info(
-                    "%s: the first %d findings (every one is in %s.%s, run_id %r):\n%s",
-                    row["collection"],
-                    len(shown),
-                    target.database.name,
-                    VERIFY_RECORDS,
-                    run_id,
-                    "\n".join(f"  {difference.describe()}" for difference in shown),
+                # Each finding wrapped within 120 characters a line (its values are cut to 120).
+                header = (
+                    f"{row['collection']}: the first {len(shown)} findings (every one is in "
+                    f"{target.database.name}.{VERIFY_RECORDS}, run_id {run_id!r}):"
                 )
+                lines = wrap(header, subsequent="  ")
+                for difference in shown:
+                    lines += wrap(difference.describe(), "  ", "      ")
+                log.info("%s", "\n".join(lines))
         gone = DifferenceStore.keep_last_runs(target.database)
         if gone:
             log.info("dropped the difference records of %d older verify runs", gone)

@@ -45,6 +45,7 @@ from include.firestore_to_mongo.source.reader import Page, read_by_paths
 from include.firestore_to_mongo.target.writer import UNCHANGED, Comparer, compare
 from include.firestore_to_mongo.util.quoting import shorten
 from include.firestore_to_mongo.util.scratch import ScratchSqlite
+from include.firestore_to_mongo.verify.reasons import count_conflict, count_reason
 from include.firestore_to_mongo.verify.report import VerifyReport
 from include.firestore_to_mongo.verify.store import (
     CHANGED,
@@ -52,6 +53,7 @@ from include.firestore_to_mongo.verify.store import (
     DIFFERENT,
     EXTRA,
     MISSING,
+    RECORD_FIELDS,
     UNMAPPABLE,
     Difference,
     DifferenceStore,
@@ -142,7 +144,8 @@ class PartitionVerifier:
                 mapped.append(self._map(source.path, source.data, content=self.full))
             except MappingError as error:
                 self.report.unmappable += 1
-                self.store.add([Difference(UNMAPPABLE, None, source.path, reason=shorten(str(error)))])
+                unmappable = Difference(UNMAPPABLE, None, source.path, reason=shorten(str(error)))
+                self.store.add([count_reason(self.report, unmappable)])
                 continue
             update_times[source.path] = _nanoseconds(source.update_time)
         # The guard's ledger journals the keys for `<name>_done` (extra documents,
@@ -244,6 +247,7 @@ class PartitionVerifier:
             difference.kind
         ]
         setattr(self.report, field, getattr(self.report, field) + 1)
+        count_reason(self.report, difference)
         if difference.repaired:
             self.report.repaired += 1
 
@@ -285,7 +289,8 @@ def settle_conflicts(
                 field = "changed_during_verify" if record["kind"] == CHANGED else record["kind"]
                 setattr(report, field, getattr(report, field) - 1)
                 report.repaired -= bool(record.get("repaired"))
-            report.conflicts += 1
+                count_reason(report, Difference(**{name: record.get(name) for name in RECORD_FIELDS}), -1)
+            count_conflict(report, loser.path, key, winner.path)
             store.add(
                 [
                     Difference(
@@ -342,12 +347,13 @@ def judge_extras(
     for key in keys:
         encoded = encode_key(key.values())
         if encoded in appeared:
-            differences.append(
-                Difference(CHANGED, key, appeared[encoded], reason="its source appeared during the verify")
+            appearing = Difference(
+                CHANGED, key, appeared[encoded], reason="its source appeared during the verify"
             )
+            differences.append(count_reason(report, appearing))
             report.changed_during_verify += 1
         elif encoded in still:
-            differences.append(Difference(EXTRA, key, None))
+            differences.append(count_reason(report, Difference(EXTRA, key, None)))
             report.extra += 1
     extras = [difference for difference in differences if difference.kind == EXTRA]
     if prune and extras:

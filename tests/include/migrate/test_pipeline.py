@@ -206,6 +206,49 @@ CASES = [
         [["users/i1", "users/i2"]],
         id="timestamp-warnings-counted-doc-still-written",
     ),
+    pytest.param(
+        [
+            make_page(
+                [user("i2", created_at="garbage"), user("i3", created_at="3/4/26"), user("b2", user_id=[2])]
+            ),
+            make_page([user("i1", created_at="rubbish"), user("b1", user_id=[1]), user("x1")]),
+        ],
+        {
+            "warnings": 3,
+            # The same kind of warning groups together whatever value it quotes; the
+            # example is the smallest path, whichever page met it.
+            "warning_reasons": {
+                "reasons": [
+                    {
+                        "reason": "created_at: unparseable date string …: Unknown string format; kept unchanged",
+                        "count": 2,
+                        "example": "users/i1",
+                    },
+                    {
+                        "reason": "created_at: date string … has a two-digit year (…); its century would be a "
+                        "guess; kept unchanged",
+                        "count": 1,
+                        "example": "users/i3",
+                    },
+                ],
+                "other": 0,
+            },
+            "failed": 3,
+            "failure_reasons": {
+                "reasons": [
+                    {
+                        "reason": "user_id must be a string or an integer, not list",
+                        "count": 2,
+                        "example": "users/b1",
+                    },
+                    {"reason": "E11000 duplicate key", "count": 1, "example": "users/x1"},
+                ],
+                "other": 0,
+            },
+        },
+        [["users/i2", "users/i3"], ["users/i1", "users/x1"]],
+        id="reasons-grouped-over-pages",
+    ),
 ]
 
 

@@ -8,7 +8,14 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include.firestore_to_mongo.migrate.config import RunConfig
-from include.firestore_to_mongo.run.tasks import PARTITION_REPORT, config_for, partition_reports, run_key_of
+from include.firestore_to_mongo.run.tasks import (
+    PARTITION_REPORT,
+    config_for,
+    now_iso,
+    partition_reports,
+    run_key_of,
+    wall_clock,
+)
 from include.firestore_to_mongo.verify.config import VerifyConfig
 
 
@@ -76,3 +83,51 @@ def test_partition_reports(count: int, pushed: dict, expected: list) -> None:
     ti = TaskInstance(pushed)
     assert partition_reports(ti, "messages", count) == expected
     assert ti.asked == ([("messages", PARTITION_REPORT, list(range(count)))] if count else [])
+
+
+T0 = "2026-11-29T12:00:00+00:00"
+
+
+def at(seconds: float) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(T0) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        pytest.param([], (None, None, None), id="no-partitions"),
+        pytest.param([{"started_at": at(0), "ended_at": at(8)}], (at(0), at(8), 8.0), id="one"),
+        pytest.param(
+            [
+                {"started_at": at(3), "ended_at": at(10)},
+                {"started_at": at(0), "ended_at": at(4)},
+                {"started_at": at(1), "ended_at": at(9.5)},
+            ],
+            (at(0), at(10), 10.0),
+            id="side-by-side-first-start-to-last-end",
+        ),
+        pytest.param(
+            [{"started_at": at(0), "ended_at": at(4)}, {"started_at": at(60), "ended_at": at(61.25)}],
+            (at(0), at(61.25), 61.25),
+            id="one-after-the-other-the-gap-counts",
+        ),
+        pytest.param(
+            [{"started_at": "2026-11-29T13:00:00+01:00", "ended_at": at(2)}],
+            ("2026-11-29T13:00:00+01:00", at(2), 2.0),
+            id="offsets-compared-as-instants",
+        ),
+        pytest.param(
+            [{"started_at": at(0), "ended_at": at(4)}, {"seconds": 3.0}],
+            (None, None, None),
+            id="a-partition-from-an-older-version",
+        ),
+    ],
+)
+def test_wall_clock(parts: list[dict], expected: tuple) -> None:
+    assert wall_clock(parts) == expected
+
+
+def test_now_iso_is_utc() -> None:
+    assert now_iso().endswith("+00:00")

@@ -1,6 +1,6 @@
 """Tests for include.firestore_to_mongo.ui.page: the sync page rendered from a state, rule
 by rule (the error, the empty state, the lag and cell formats, run links, the collections'
-cards, change capture, the picker, the charts, no script). The page served through the app,
+cards, change capture, the picker, the charts, no script but the run links' own). The page served through the app,
 and in a browser, is tested in tests/plugins/test_sync_page.py."""
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ import pytest
 
 from include.firestore_to_mongo.migrate.report import missing_report
 from include.firestore_to_mongo.target.run_history import MIGRATION, record_run, run_record
-from include.firestore_to_mongo.ui.page import (
-    _capture_chart,
-    _cell,
-    _chart,
-    _lag,
-    _run_link,
-    _seconds,
-    render_page,
-)
+from include.firestore_to_mongo.ui.charts import capture_chart as _capture_chart
+from include.firestore_to_mongo.ui.charts import runs_chart as _chart
+from include.firestore_to_mongo.ui.format import cell as _cell
+from include.firestore_to_mongo.ui.format import lag_text as _lag
+from include.firestore_to_mongo.ui.format import seconds_text as _seconds
+from include.firestore_to_mongo.ui.page import LINK_SCRIPT, _run_link, render_page
 from include.firestore_to_mongo.ui.state import CAPTURE_FIGURES, CHART_RUNS, load_state
 
 EVIL = "<script>alert('x')</script>&\""
@@ -102,10 +99,19 @@ def capture_point(minute: int = 0, lag_p95=1.0, lag_max=2.0) -> dict:
     }
 
 
-def point(run_id: str = "scheduled__1", written: int = 10, docs_per_second: float = 5.0) -> dict:
+def point(
+    run_id: str = "scheduled__1",
+    written: int = 10,
+    docs_per_second: float = 5.0,
+    read: int = 20,
+    ended_at: str = "2026-11-29T09:00:00+00:00",
+    mode: str | None = "incremental",
+) -> dict:
     return {
         "run_id": run_id,
-        "ended_at": "2026-11-29T09:00:00+00:00",
+        "ended_at": ended_at,
+        "mode": mode,
+        "read": read,
         "written": written,
         "docs_per_second": docs_per_second,
     }
@@ -135,6 +141,16 @@ def cards_of(page: str) -> dict[str, dict[str, dict[str, str]]]:
     """The collections' cards by collection name (as the page escapes it), their facts by part."""
     cards = re.findall(r'<section class="card collection" data-collection="([^"]*)">(.*?)</section>', page)
     return {name: facts_of(card) for name, card in cards}
+
+
+def scripts_of(page: str) -> list[str]:
+    return re.findall(r"<script>(.*?)</script>", page, re.DOTALL | re.IGNORECASE)
+
+
+def assert_no_script_but_the_links(page: str) -> None:
+    """The page's only script is LINK_SCRIPT, a constant: nothing from the data is a script."""
+    assert scripts_of(page) == [LINK_SCRIPT]
+    assert page.lower().count("<script") == 1
 
 
 def capture_block_of(page: str) -> str:
@@ -182,6 +198,9 @@ def test_the_empty_state(given_state, database_line: bool, capture_shown: bool) 
     page = render_page(given_state, "mongo_default", None)
 
     assert '<p class="empty">No runs recorded in this database yet.' in page
+    # Dry runs write nothing, their record included: the page doesn't send anyone to one.
+    assert "except dry runs, which write nothing to MongoDB" in page
+    assert "a dry run is fine" not in page
     assert 'id="collections"' not in page
     assert ("database <code>app</code>" in page) is database_line
     assert ('id="capture"' in page) is capture_shown
@@ -285,7 +304,7 @@ def test_cell(value, shown: str) -> None:
 def test_run_link(dag_id: str, run_id: str, href: str, text: str) -> None:
     link = _run_link(last_run(run_id, dag_id=dag_id))
 
-    assert link == f'<a href="{href}" target="_top">{text}</a>'
+    assert link == f'<a class="run-link" href="{href}">{text}</a>'
 
 
 def test_the_card_links_the_last_run_and_the_last_verify() -> None:
@@ -295,10 +314,10 @@ def test_the_card_links_the_last_run_and_the_last_verify() -> None:
 
     card = cards_of(page)["users"]
     assert card["run"]["last run"] == (
-        '<a href="../dags/firestore_to_mongo/runs/scheduled__1" target="_top">scheduled__1</a>'
+        '<a class="run-link" href="../dags/firestore_to_mongo/runs/scheduled__1">scheduled__1</a>'
     )
     assert card["verify"]["last verify"] == (
-        '<a href="../dags/firestore_to_mongo_verify/runs/manual__v" target="_top">manual__v</a>'
+        '<a class="run-link" href="../dags/firestore_to_mongo_verify/runs/manual__v">manual__v</a>'
     )
     assert card["verify"]["ended"] == "2026-11-29 09:00:00 UTC"
     assert 'href="/' not in page
@@ -309,7 +328,7 @@ def test_the_card_links_the_last_run_and_the_last_verify() -> None:
 
 
 RUN_FACTS = {
-    "last run": '<a href="../dags/firestore_to_mongo/runs/scheduled__1" target="_top">scheduled__1</a>',
+    "last run": '<a class="run-link" href="../dags/firestore_to_mongo/runs/scheduled__1">scheduled__1</a>',
     "mode": "incremental",
     "status": "ok",
     "ended": "2026-11-29 09:00:00 UTC",
@@ -379,7 +398,7 @@ NEVER_CAPTURED = "Never ran (DAG <code>firestore_to_mongo_capture</code>)."
             collection(last_verify=last_run("v", depth="sample", status="differences", differences=1234)),
             {
                 "verify": {
-                    "last verify": '<a href="../dags/firestore_to_mongo/runs/v" target="_top">v</a>',
+                    "last verify": '<a class="run-link" href="../dags/firestore_to_mongo/runs/v">v</a>',
                     "ended": "2026-11-29 09:00:00 UTC",
                     "depth": "sample",
                     "status": "differences",
@@ -504,7 +523,7 @@ CAPTURE_FACTS = {
     "lag max": "1 h 0 min",
     "last heartbeat": "2026-11-30 11:59:50 UTC",
     "journal since": "2026-11-30 10:00:00 UTC",
-    "run": '<a href="../dags/firestore_to_mongo_capture/runs/manual__capture" target="_top">manual__capture</a>',
+    "run": '<a class="run-link" href="../dags/firestore_to_mongo_capture/runs/manual__capture">manual__capture</a>',
 }
 
 
@@ -534,8 +553,8 @@ CAPTURE_FACTS = {
             capture(run_id=EVIL, dag_id="dag/<x>"),
             CAPTURE_FACTS
             | {
-                "run": '<a href="../dags/dag%2F%3Cx%3E/runs/%3Cscript%3Ealert%28%27x%27%29%3C%2Fscript%3E%26%22" '
-                'target="_top">&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;</a>'
+                "run": '<a class="run-link" href="../dags/dag%2F%3Cx%3E/runs/%3Cscript%3Ealert%28%27x%27%29%3C%2Fscript%3E%26%22">'
+                "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;</a>"
             },
             id="hostile-run-id",
         ),
@@ -558,7 +577,7 @@ def test_the_capture_block(given: dict, expected: dict[str, str]) -> None:
     block = capture_block_of(page)
     assert facts_of(block) == {"capture": expected}
     assert page.index('id="capture"') < page.index('id="collections"')
-    assert "<script" not in page
+    assert_no_script_but_the_links(page)
 
 
 def test_a_capture_that_never_ran() -> None:
@@ -647,19 +666,109 @@ def test_the_picker_keeps_its_values(conn_id: str, database, conn_value: str, da
 # --- the chart -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("points", [1, 2, 5, CHART_RUNS])
-def test_the_chart_has_a_bar_per_run_and_a_line(points: int) -> None:
-    chart = _chart([point(f"run_{number}", number * 10, number) for number in range(points)])
+def bars_of(chart: str) -> list[dict[str, float]]:
+    """Each run's bars, oldest first, as {"read": height, "written": height} (a zero draws none)."""
+    runs = re.findall(r'<g class="run">(.*?)</g>', chart)
+    return [
+        {key: float(height) for key, height in re.findall(r'<rect class="(\w+)" [^>]*height="([\d.]+)"', run)}
+        for run in runs
+    ]
 
-    assert chart.startswith(f"<h2>Last {points} runs</h2>")
-    assert chart.count("<rect ") == points
-    assert [
-        re.search(r"<title>(.*?)</title>", bar).group(1).split(":")[0] for bar in chart.split("<rect ")[1:]
-    ] == [f"run_{number}" for number in range(points)]
-    (line,) = re.findall(r'<polyline points="([^"]*)"', chart)
-    assert len(line.split()) == points
-    xs = [float(pair.split(",")[0]) for pair in line.split()]
-    assert xs == sorted(xs)
+
+def run_titles_of(chart: str) -> list[str]:
+    return re.findall(r'<g class="run"><title>(.*?)</title>', chart)
+
+
+def labels_of(chart: str) -> list[str]:
+    return re.findall(r'transform="rotate\(-45 [^"]*\)">(.*?)</text>', chart)
+
+
+@pytest.mark.parametrize("points", [1, 2, 5, CHART_RUNS])
+def test_the_chart_has_a_pair_of_bars_per_run_labelled_with_its_time(points: int) -> None:
+    chart = _chart(
+        [
+            point(
+                f"run_{number}",
+                number + 1,
+                read=10 * (number + 1),
+                ended_at=f"2026-11-29T09:{number:02d}:00Z",
+            )
+            for number in range(points)
+        ]
+    )
+
+    runs = "the last run" if points == 1 else f"the last {points} runs"
+    assert chart.startswith(f"<h2>Documents per run, {runs}</h2>")
+    assert f'<title id="chart-title">Documents read and written by {runs}</title>' in chart
+    assert [title.split(" ")[0] for title in run_titles_of(chart)] == [
+        f"run_{number}" for number in range(points)
+    ]
+    assert [set(bars) for bars in bars_of(chart)] == [{"read", "written"}] * points
+    assert labels_of(chart) == [f"11-29 09:{number:02d}" for number in range(points)]
+    assert "docs/s" not in chart
+    assert "<polyline" not in chart
+
+
+def test_the_chart_has_axes_a_title_and_a_description() -> None:
+    chart = _chart([point("full__1", 2950, read=3000, mode="full"), point("incremental__2", 3, read=5)])
+
+    assert 'aria-labelledby="chart-title chart-desc"' in chart
+    assert '<title id="chart-title">Documents read and written by the last 2 runs</title>' in chart
+    (description,) = re.findall(r'<desc id="chart-desc">(.*?)</desc>', chart)
+    assert "logarithmic" in description
+    assert "The newest run, incremental__2, read 5 documents and wrote 3." in description
+    # The y axis: 0, then every power of ten up to the first one above the largest figure.
+    assert re.findall(r'text-anchor="end">([\dkM]+)</text>', chart) == ["1", "10", "100", "1k", "10k", "0"]
+    assert chart.count('<line x1="64" y1="34" x2="64"') == 1  # the y axis
+    assert "documents, log scale; when each run ended, UTC" in chart
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        pytest.param(
+            [point(read=3000, written=2950), point(read=5, written=3), point(read=1, written=1)],
+            # 10k at the top: 5 steps of 32.8 px; 1 is one step, 5 is 1.7 steps, 3,000 is 4.48.
+            [
+                {"read": 146.8, "written": 146.6},
+                {"read": 55.7, "written": 48.4},
+                {"read": 32.8, "written": 32.8},
+            ],
+            id="an-incremental-run-next-to-a-full-one",
+        ),
+        pytest.param(
+            [point(read=1_000_000, written=1_000_000), point(read=2, written=1)],
+            [{"read": 164.0, "written": 164.0}, {"read": 30.5, "written": 23.4}],
+            id="a-million-and-one",
+        ),
+        pytest.param([point(read=0, written=0)], [{}], id="nothing-read-no-bars"),
+        pytest.param([point(read=7, written=0)], [{"read": 151.3}], id="nothing-written"),
+        pytest.param(
+            [{"run_id": "old", "ended_at": None, "written": 4, "docs_per_second": 0.0}],
+            [{"written": 131.4}],
+            id="a-point-from-before-read-was-charted",
+        ),
+    ],
+)
+def test_every_run_that_did_anything_shows_on_the_log_scale(points, expected) -> None:
+    assert bars_of(_chart(points)) == expected
+
+
+def test_a_runs_tooltip_has_its_mode_end_and_figures_in_correct_plurals() -> None:
+    chart = _chart(
+        [
+            point("a", 1, 12.5, read=1, mode="full"),
+            point("b", 2950, 0.0, read=3000, mode="full, incremental"),
+            point("c", 0, 0.0, read=0, mode=None, ended_at=None),
+        ]
+    )
+
+    assert run_titles_of(chart) == [
+        "a (full), ended 2026-11-29 09:00 UTC: 1 document read, 1 written, 12.5 documents read per second",
+        "b (full, incremental), ended 2026-11-29 09:00 UTC: 3,000 documents read, 2,950 written",
+        "c, ended -: 0 documents read, 0 written",
+    ]
+    assert "<h2>Documents per run, the last 3 runs</h2>" in chart
 
 
 def test_no_points_no_chart() -> None:
@@ -671,44 +780,15 @@ def test_no_points_no_chart() -> None:
     assert 'class="cards charts"' not in page
 
 
-@pytest.mark.parametrize(
-    ("points", "heights", "maxima"),
-    [
-        pytest.param(
-            [point(written=10), point(written=5)], ["140.0", "70.0"], ("10", "5.0"), id="scaled-to-the-most"
-        ),
-        pytest.param([point(written=0, docs_per_second=0.0)], ["0.0"], ("1", "1"), id="all-zero"),
-        pytest.param(
-            [point(written=1500, docs_per_second=2500.5)], ["140.0"], ("1,500", "2,500.5"), id="thousands"
-        ),
-    ],
-)
-def test_the_bars_scale_to_the_largest(
-    points: list[dict], heights: list[str], maxima: tuple[str, str]
-) -> None:
-    chart = _chart(points)
+def test_a_runs_title_and_the_description_are_escaped() -> None:
+    chart = _chart([point(EVIL, 1234, 56.5, read=2000)])
 
-    assert re.findall(r'height="([\d.]+)" fill', chart) == heights
-    written, fastest = maxima
-    assert f"documents written (max {written})" in chart
-    assert f"docs/s (max {fastest})" in chart
-
-
-def test_the_line_reaches_the_top_for_the_fastest_run() -> None:
-    chart = _chart([point(docs_per_second=1.0), point(docs_per_second=4.0), point(docs_per_second=0.0)])
-
-    (line,) = re.findall(r'<polyline points="([^"]*)"', chart)
-    ys = [float(pair.split(",")[1]) for pair in line.split()]
-    assert ys == [145.0, 40.0, 180.0]
-
-
-def test_a_bars_title_is_escaped() -> None:
-    chart = _chart([point(EVIL, 1234, 56.5)])
-
-    assert (
-        "<title>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;: 1,234 written, 56.5 docs/s</title>"
-        in chart
-    )
+    assert run_titles_of(chart) == [
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot; (incremental), ended 2026-11-29 09:00 UTC: "
+        "2,000 documents read, 1,234 written, 56.5 documents read per second"
+    ]
+    assert "The newest run, &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&amp;&quot;, read" in chart
+    assert "<script" not in chart
 
 
 # --- the capture chart ----------------------------------------------------------------------------
@@ -778,7 +858,7 @@ def test_the_capture_chart_skips_records_without_a_time() -> None:
     assert _capture_chart([{"at": EVIL}]) == ""
 
 
-# --- no script -----------------------------------------------------------------------------------------
+# --- no script but the run links' -----------------------------------------------------------------------------------------
 
 
 RENDERINGS = {
@@ -824,10 +904,10 @@ RENDERINGS = {
 
 
 @pytest.mark.parametrize("render", list(RENDERINGS.values()), ids=list(RENDERINGS))
-def test_no_rendering_has_a_script(render) -> None:
+def test_no_rendering_has_a_script_but_the_links(render) -> None:
     page = render()
 
-    assert "<script" not in page.lower()
+    assert_no_script_but_the_links(page)
     assert "&lt;script&gt;" in page
     assert page.startswith("<!doctype html>")
     assert page.endswith("</body></html>")
@@ -896,7 +976,7 @@ def test_the_keys_the_contract_drops(run, captured, expected: dict[str, list[str
 
     card = page[page.index('data-collection="digital_twins"') :].split("</section>")[0]
     assert dropped_of(card) == expected
-    assert "<script" not in page.lower()
+    assert_no_script_but_the_links(page)
 
 
 def test_a_state_without_dropped_keys_renders() -> None:

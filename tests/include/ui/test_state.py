@@ -39,9 +39,14 @@ def row(collection: str, **figures) -> dict:
     } | figures
 
 
-def add(database, kind: str, run_id: str, hour: float, rows: list[dict]) -> None:
+def add(
+    database, kind: str, run_id: str, hour: float, rows: list[dict], run_seconds: float | None = None
+) -> None:
+    """A run record ending `hour` hours after ENDED; `run_seconds`: started that long before."""
     dag_id = "firestore_to_mongo" if kind == MIGRATION else "firestore_to_mongo_verify"
-    database[RUNS].insert_one(run_record(kind, dag_id, run_id, rows, ENDED + timedelta(hours=hour)))
+    ended = ENDED + timedelta(hours=hour)
+    started = ended - timedelta(seconds=run_seconds) if run_seconds is not None else None
+    database[RUNS].insert_one(run_record(kind, dag_id, run_id, rows, ended, started))
 
 
 def by_name(state: dict) -> dict[str, dict]:
@@ -408,40 +413,73 @@ def test_naive_datetimes_from_the_driver_are_utc(mongo_uri, mongo_db) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rows", "written", "docs_per_second"),
+    ("rows", "read", "written", "docs_per_second", "mode"),
     [
-        pytest.param([row("users", inserted=3, updated=4)], 7, 10.0, id="one-collection"),
+        pytest.param([row("users", inserted=3, updated=4)], 10, 7, 10.0, "incremental", id="one-collection"),
+        # Collections run side by side: without the run's start, the longest one's time.
         pytest.param(
             [row("users", inserted=3, updated=4), row("messages", inserted=10, updated=0)],
+            20,
             17,
-            10.0,
+            20.0,
+            "incremental",
             id="summed-over-collections",
         ),
-        # 100 docs in 1 s and 300 in 6 s: 400 / 7, not the mean of 100/s and 50/s.
+        # 100 docs in 1 s and 300 in 6 s, side by side: 400 / 6, not over the summed 7 s.
         pytest.param(
             [row("users", read=100, seconds=1.0), row("messages", read=300, seconds=6.0)],
+            400,
             6,
-            57.1,
-            id="total-read-over-total-seconds",
+            66.7,
+            "incremental",
+            id="total-read-over-the-longest",
         ),
-        pytest.param([row("users", read=5, seconds=0.0)], 3, 0.0, id="no-seconds"),
-        pytest.param([row("users", read=5, seconds=None)], 3, 0.0, id="seconds-unknown"),
-        pytest.param([missing_report("users", "failed")], 0, 0.0, id="crashed-task"),
-        pytest.param([row("users", inserted=None, updated=9)], 9, 10.0, id="inserted-unknown"),
-        pytest.param([missing_report("users", "skipped")], 0, 0.0, id="all-skipped"),
+        # A collection's wall time, where its partitions recorded it, beats their summed time.
+        pytest.param(
+            [row("messages", read=300, seconds=6.0, wall_seconds=2.0)],
+            300,
+            3,
+            150.0,
+            "incremental",
+            id="wall-seconds",
+        ),
+        pytest.param([row("users", read=5, seconds=0.0)], 5, 3, 0.0, "incremental", id="no-seconds"),
+        pytest.param([row("users", read=5, seconds=None)], 5, 3, 0.0, "incremental", id="seconds-unknown"),
+        pytest.param([missing_report("users", "failed")], 0, 0, 0.0, None, id="crashed-task"),
+        pytest.param(
+            [row("users", inserted=None, updated=9)], 10, 9, 10.0, "incremental", id="inserted-unknown"
+        ),
+        pytest.param([missing_report("users", "skipped")], 0, 0, 0.0, None, id="all-skipped"),
+        pytest.param(
+            [row("users", mode="full"), row("messages"), row("conversations", mode="full")],
+            30,
+            9,
+            30.0,
+            "full, incremental",
+            id="modes-mixed",
+        ),
     ],
 )
-def test_chart_point(mongo_db, rows, written: int, docs_per_second: float) -> None:
+def test_chart_point(mongo_db, rows, read: int, written: int, docs_per_second: float, mode) -> None:
     add(mongo_db, MIGRATION, "manual__1", 0, rows)
 
     assert load_state(mongo_db, NOW)["chart"] == [
         {
             "run_id": "manual__1",
             "ended_at": "2026-11-29T09:00:00+00:00",
+            "mode": mode,
+            "read": read,
             "written": written,
             "docs_per_second": docs_per_second,
         }
     ]
+
+
+def test_the_chart_rate_is_over_the_runs_wall_time(mongo_db) -> None:
+    # Started 40 s before it ended: 400 documents / 40 s, whatever the collections' times.
+    rows = [row("users", read=100, seconds=1.0), row("messages", read=300, seconds=6.0)]
+    add(mongo_db, MIGRATION, "manual__1", 0, rows, run_seconds=40)
+    assert load_state(mongo_db, NOW)["chart"][0]["docs_per_second"] == 10.0
 
 
 @pytest.mark.parametrize(

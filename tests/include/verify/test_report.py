@@ -15,6 +15,7 @@ from include.firestore_to_mongo.verify.report import (
     COUNTS_ONLY,
     DIFFERENCES,
     FAILED,
+    REASONS,
     SAMPLED,
     TEXT_COLUMNS,
     VERIFIED,
@@ -240,7 +241,7 @@ def test_record_failure_counts_and_logs_shortened(caplog) -> None:
 
 def full_report() -> VerifyReport:
     """A report with every field away from its default."""
-    return VerifyReport(
+    report = VerifyReport(
         collection="messages",
         target="avatar_conversations",
         depth="keys",
@@ -265,13 +266,25 @@ def full_report() -> VerifyReport:
         partitions=3,
         status=DIFFERENCES,
         failed_repairs=1,
+        started_at="2026-11-29T12:11:00+00:00",
+        ended_at="2026-11-29T12:11:04+00:00",
+        wall_seconds=4.0,
+        finish_seconds=0.5,
     )
+    for name in REASONS:
+        getattr(report, name).add(f"{name} reason", "users/u1", 2)
+    return report
 
 
 def test_to_dict_adds_the_derived_figures() -> None:
     figures = full_report().to_dict()
     assert figures["remaining"] == 4 + 3 + 5 - 6 - 2
-    assert figures["docs_per_second"] == 13.8
+    assert figures["docs_per_second"] == 27.5
+    assert figures["docs_per_second_per_partition"] == 13.8
+    assert figures["difference_reasons"] == {
+        "reasons": [{"reason": "difference_reasons reason", "count": 2, "example": "users/u1"}],
+        "other": 0,
+    }
     assert {key for _, key in COLUMNS} <= set(figures)
     assert json.loads(json.dumps(figures)) == figures
 
@@ -307,15 +320,12 @@ HEADINGS = [
     "depth",
     "source",
     "target",
-    "compared",
-    "equal",
     "missing",
     "extra",
     "different",
-    "changed during verify",
+    "changing",
     "repaired",
-    "pruned",
-    "seconds",
+    "wall s",
     "docs/s",
 ]
 
@@ -348,18 +358,23 @@ def test_failed_row_defaults_to_failed() -> None:
 
 def test_render_verify_table_golden() -> None:
     report = make_report(depth="full", source_count=1500, target_count=1499, compared=1500, missing=1)
-    report.read, report.seconds = 1500, 3.0
+    report.read, report.seconds, report.wall_seconds = 1500, 6.0, 3.0
     report.settle()
-    rows = [report.to_dict(), failed_row("messages")]
+    since = make_report(collection="messages", changed_since=SINCE, read=3, source_count=9, target_count=9)
+    since.settle()
+    rows = [report.to_dict(), since.to_dict(), failed_row("digital_twins")]
     assert render_verify_table(rows).splitlines() == [
-        "collection  status       depth  source  target  compared  equal  missing  extra  different"
-        "  changed during verify  repaired  pruned  seconds  docs/s",
-        "----------  -----------  -----  ------  ------  --------  -----  -------  -----  ---------"
-        "  ---------------------  --------  ------  -------  ------",
-        "users       differences  full    1,500   1,499     1,500  1,499        1      0          0"
-        "                      0         0       0      3.0   500.0",
-        "messages    failed       -           -       -         -      -        -      -          -"
-        "                      -         -       -        -       -",
+        "collection     status          depth  source  target  missing  extra  different  changing  repaired"
+        "  wall s  docs/s",
+        "-------------  --------------  -----  ------  ------  -------  -----  ---------  --------  --------"
+        "  ------  ------",
+        "users          differences     full    1,500   1,499        1      0          0         0         0"
+        "     3.0   500.0",
+        # The time is in the title: the status keeps within the line.
+        "messages       verified since  full        9       9        0      0          0         0         0"
+        "       -     0.0",
+        "digital_twins  failed          -           -       -        -      -          -         -         -"
+        "       -       -",
     ]
 
 
