@@ -1,9 +1,12 @@
 """The sync page inside the real Airflow UI, in a real browser at 1280x800: the stack `make ui`
 starts (devtools/ui.py: the emulator, mongoeco, the sample data, `airflow standalone`, change
 capture), a run triggered through the REST API, a document edited in the emulator while
-capture runs, Debian's chromium driven by Playwright. One stack for the module's tests.
+capture runs, Debian's chromium driven by Playwright. One stack for the module's tests; the
+last one runs every collection (the sample's messages have warnings) and reads its summary's
+log in the UI.
 
-`UPDATE_SCREENSHOT=1` also writes the first test's screenshot to docs/sync-page.png.
+`UPDATE_SCREENSHOT=1` also writes the screenshots to docs/: the first test's to sync-page.png,
+the summary log's to summary-log.png.
 """
 
 from __future__ import annotations
@@ -47,6 +50,26 @@ SCROLL = "() => [document.documentElement.scrollWidth, document.documentElement.
 NAV_LABEL = """link => [...link.querySelectorAll('*')]
     .filter(element => element.children.length === 0 && element.textContent.trim())
     .map(element => [element.textContent.trim(), element.scrollWidth, element.clientWidth])"""
+# Airflow 3.3's log view (pages/TaskInstance/Logs): a virtualized list of log lines, each
+# `max-content` wide while "wrap" is off (the default), inside a scroller for the height; the
+# list itself scrolls sideways when a line is wider than the view.
+LOG_SCROLLER = "[data-testid='virtual-scroll-container']"
+LOG_LIST = "[data-testid='virtualized-list']"
+LOG_LINE = "[data-testid^='virtualized-item-']"
+# [scrollWidth, clientWidth, white-space] of the log view's scroller and of its list.
+LOG_SCROLL = f"""() => [{LOG_SCROLLER!r}, {LOG_LIST!r}].map(selector => {{
+    const element = document.querySelector(selector);
+    return [element.scrollWidth, element.clientWidth, getComputedStyle(element).whiteSpace];
+}})"""
+# Scroll the log view to put the summary's line at its top: true once it is there (the view
+# scrolls to its last line as the lines arrive, and the virtualizer may adjust after).
+TO_THE_TABLE = f"""line => {{
+    const scroller = document.querySelector({LOG_SCROLLER!r});
+    const off = line.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+    if (Math.abs(off) <= 1) return true;
+    line.scrollIntoView({{block: 'start'}});
+    return false;
+}}"""
 
 
 def run_to_the_end(stack: Stack, conf: dict, timeout: float = 300) -> str:
@@ -105,14 +128,19 @@ def stack_and_run(tmp_path_factory) -> Iterator[tuple[Stack, str]]:
         stack.stop()
 
 
-def open_the_sync_page(page: Page, stack: Stack) -> FrameLocator:
-    """Sign in to the Airflow UI, open the sync page from the navigation; its frame, loaded."""
+def sign_in(page: Page, stack: Stack) -> None:
+    """Open the Airflow UI and sign in on its own login page."""
     page.goto(stack.url)
-    # Airflow's own login page first: the page needs a signed-in user.
     page.locator("input[name=username]").fill(USER)
     page.locator("input[name=password]").fill(stack.password)
     page.locator("button[type=submit]").click()
     page.wait_for_url(lambda url: "login" not in url, timeout=60_000)
+
+
+def open_the_sync_page(page: Page, stack: Stack) -> FrameLocator:
+    """Sign in to the Airflow UI, open the sync page from the navigation; its frame, loaded."""
+    # Airflow's own login page first: the page needs a signed-in user.
+    sign_in(page, stack)
     # The navigation entry the plugin adds opens the page inside the UI.
     page.get_by_role("link", name=NAV_NAME, exact=True).click()
     page.wait_for_url(lambda url: "/plugin/firestore-to-mongo" in url, timeout=60_000)
@@ -249,3 +277,65 @@ def test_a_run_link_in_the_framed_page_opens_that_run_in_the_airflow_ui(stack_an
     assert frames_on_the_run_page == 0
     assert "Success" in run_page_text
     assert back_text == run_id
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+def test_the_summary_log_of_a_full_run_with_warnings_reads_without_scrolling_sideways(
+    stack_and_run, tmp_path
+):
+    """The summary task's log in the UI's log view, "wrap" off, at 1280x800: its lines (at most
+    120 characters) fit the view, so the table reads without scrolling sideways."""
+    from playwright.sync_api import sync_playwright
+
+    stack, _ = stack_and_run
+    # Every collection: the sample's messages have unparseable timestamps, kept with a warning.
+    run_id = run_to_the_end(stack, {"mode": "full"}, timeout=600)
+    # The UI's route of a task instance (dags/:dagId/runs/:runId/tasks/:taskId): its logs.
+    log_url = f"{stack.url}/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}/tasks/summary"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+            sign_in(page, stack)
+            page.goto(log_url)
+            # The summary logs its table as one message: one line of the view, many lines tall.
+            line = page.locator(LOG_LINE).filter(has_text="docs/s")
+            line.wait_for(timeout=60_000)
+            page.wait_for_function(TO_THE_TABLE, arg=line.element_handle(), timeout=30_000)
+            text = line.inner_text()
+            log_scroll = page.evaluate(LOG_SCROLL)
+            line_width = line.evaluate("line => line.getBoundingClientRect().width")
+            ui_scroll = page.evaluate(SCROLL)
+            screenshot = tmp_path / "summary-log.png"
+            page.screenshot(path=str(screenshot))
+        finally:
+            browser.close()
+
+    lines = text.splitlines()
+    (header,) = [found for found in lines if found.startswith("collection ") and "docs/s" in found]
+    assert header.split() == [
+        "collection", "status", "mode", "read", "written", "unchanged", "failed", "warnings",
+        "gone/deleted", "wall", "s", "docs/s",
+    ]  # fmt: skip
+    rows = {
+        found.split()[0]: found.split()
+        for found in lines
+        if found.split()[:1] in (["users"], ["digital_twins"], ["conversations"], ["messages"])
+    }
+    assert {name: row[1:3] for name, row in rows.items()} == {
+        name: ["ok", "full"] for name in ("users", "digital_twins", "conversations", "messages")
+    }
+    # The run has warnings: the messages' count in the table, and its top reasons below.
+    warnings = rows["messages"][header.split().index("warnings")]
+    assert int(warnings.replace(",", "")) > 0, rows["messages"]
+    assert any(found.strip().startswith("warnings ") and "top reasons" in found for found in lines)
+    # "Wrap" off, and nothing to scroll sideways: the view's scroller, its list, the UI.
+    (scroller, listing) = log_scroll
+    assert listing[2] == "nowrap", log_scroll
+    assert scroller[0] <= scroller[1], log_scroll
+    assert listing[0] <= listing[1], log_scroll
+    assert line_width <= listing[1], (line_width, log_scroll)
+    assert ui_scroll[0] <= WIDTH, ui_scroll
+    assert screenshot.stat().st_size > 10_000
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copy(screenshot, ROOT / "docs" / "summary-log.png")
