@@ -26,7 +26,7 @@ PYTHON311 ?= $(call find_python,11)
 VENV311 := .venv311
 STAMP311 := $(VENV311)/.installed-$(shell (cat requirements-py311.lock; echo "$(UV_INSTALL)") | cksum | cut -d' ' -f1)
 
-.PHONY: help venv test test-celery test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss bench-capture bench-scale
+.PHONY: help venv test test-celery test-py311 lint format lock demo demo-down ui ui-down clean bench bench-rss bench-capture bench-scale docs docs-serve
 
 help:
 	@echo "make help       this list: every target of this Makefile"
@@ -53,9 +53,12 @@ help:
 	@echo "                resumes on the other (4 to 6 minutes; needs Debian's redis-server and postgresql)"
 	@echo "make test-py311 the unit and DAG-integrity tests on Python 3.11 (.venv311), the oldest supported"
 	@echo "make lint       ruff check and format check, and the layering of include/ (import-linter, .importlinter)"
+	@echo "make docs       build the documentation site into site/ (mkdocs build --strict: a broken link or a"
+	@echo "                missing page fails; offline, no fonts or scripts from the internet)"
+	@echo "make docs-serve serve the documentation site on 127.0.0.1:8000 (DOCS_HOST, DOCS_PORT), rebuilt on each edit"
 	@echo "make lock       re-resolve requirements.lock from requirements-dev.txt"
 	@echo "make format     ruff's fixes and formatting, applied"
-	@echo "make clean      stop make demo's and make ui's servers, remove .demo, .ui and the caches"
+	@echo "make clean      stop make demo's and make ui's servers, remove .demo, .ui, site and the caches"
 
 venv: $(STAMP)
 
@@ -71,7 +74,7 @@ test: venv
 	$(PY) -m pytest
 
 # Not part of `make test` (tests/celery/conftest.py skips it unless FTM_CELERY=1): its own
-# cluster, see devtools/celery_cluster.py and the README's "Scaling out".
+# cluster, see devtools/celery_cluster.py and docs/scaling.md.
 test-celery: venv
 	FTM_CELERY=1 $(PY) -m pytest tests/celery
 
@@ -125,9 +128,21 @@ ui-down:
 demo-down:
 	@test -x $(PY) && PYTHONPATH=. $(PY) -m devtools.demo down || true
 
+# The documentation site (mkdocs.yml, docs/). Its hooks (docs/hooks/) parse dags/ for the params
+# tables and the task graphs, so the build imports the DAGs as Airflow does. NO_MKDOCS_2_WARNING
+# quiets the banner Material prints on every build about its end of life (May 2027).
+DOCS_HOST ?= 127.0.0.1
+DOCS_PORT ?= 8000
+
+docs: venv
+	PYTHONPATH=. NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: venv
+	PYTHONPATH=. NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict -a $(DOCS_HOST):$(DOCS_PORT)
+
 .PHONY: query
 query: venv
 	@PYTHONPATH=. $(PY) -m devtools.demo query $(COLLECTION)
 
 clean: demo-down ui-down
-	rm -rf .demo .ui .pytest_cache .ruff_cache
+	rm -rf .demo .ui .pytest_cache .ruff_cache site
