@@ -13,8 +13,8 @@ Copies an app's Firestore data into MongoDB, and keeps it in sync until cut-over
 Per collection, `<name>_plan` decides what to read and splits it into
 `partitions` (PartitionQuery on real Firestore, twin ranges where it is missing,
 time windows for incremental reads); `<name>`, one mapped instance per
-partition, reads its part in pages, maps each document (see the README's mapping
-contract), compares each batch with MongoDB and writes only what differs, as an
+partition, reads its part in pages, maps each document (see the mapping
+contract, docs/mapping.md), compares each batch with MongoDB and writes only what differs, as an
 unordered bulk write keyed by the document's ids (`$set` of the mapped keys,
 `$unset` of contract keys the source lost), reading the next page while it
 writes; `<name>_done` adds the parts up and settles key conflicts (two source
@@ -78,7 +78,7 @@ from include.firestore_to_mongo.migrate.config import (
 # Cron expression or preset, read when the file is parsed; "none" for manual runs only.
 SCHEDULE = os.environ.get(SCHEDULE_ENV, DEFAULT_SCHEDULE)
 # How many partition tasks of one collection may run at once, across all runs.
-# Size it to the workers you have (see the README); a pool can cap it further.
+# Size it to the workers you have (see docs/scaling.md); a pool can cap it further.
 MAX_ACTIVE_PARTITIONS = int(os.environ.get("FIRESTORE_TO_MONGO_MAX_ACTIVE_PARTITIONS", "4"))
 # Every task returns figures for XCom (a partition's or a collection's report with its
 # reasons and dropped keys, the summary's whole table): kept whole there, not dumped into

@@ -22,7 +22,7 @@ read.
 
 Capture and the migration's runs (and verify repairs) take turns writing: a run asks
 for its turn, capture writes what it holds, checkpoints and waits until the run is
-done. See the README's "Change capture".
+done. See docs/operations/capture.md.
 """
 
 from __future__ import annotations

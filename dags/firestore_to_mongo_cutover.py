@@ -14,7 +14,7 @@ Trigger it once the app has stopped writing to Firestore, with change capture
    `freeze_seconds`: from the trigger to the verdict, the time the app had to wait.
    It returns both with the figures, and fails the run when blocked.
 
-See the README's "Cut-over".
+See docs/cutover.md, with the cut-over checklist.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 # Firestore → MongoDB: verify
 
 Proves that MongoDB equals Firestore under the migration's mapping contract, names
-every difference, and repairs it when asked. Run it before cut-over (see the
-README's "Verify before cut-over"); it uses the migration's connections, partitions,
+every difference, and repairs it when asked. Run it before cut-over (see
+docs/verify.md); it uses the migration's connections, partitions,
 reader, mapping and writer.
 
 Per collection, `<name>_plan` splits the read into `partitions` as the migration

@@ -44,7 +44,7 @@ DATABASE = "app"
 USER = "admin"
 CAPTURE_DAG_ID = "firestore_to_mongo_capture"
 # `make ui`'s own ports (the demo's are 8686 and 27027), fixed so that the commands the
-# README shows work as they are; the browser test takes free ones.
+# docs/getting-started.md shows work as they are; the browser test takes free ones.
 UI_PORT = int(os.environ.get("UI_PORT", "8080"))
 UI_FIRESTORE_PORT = int(os.environ.get("UI_FIRESTORE_PORT", "8687"))
 UI_MONGO_PORT = int(os.environ.get("UI_MONGO_PORT", "27028"))

@@ -2,7 +2,7 @@
 themselves, so that the documentation can't drift from them.
 
 The DAG folder is parsed once per build, as Airflow's dag-processor parses it (`DagBag`), and
-each page's markers are replaced:
+each page's markers, each on a line of its own, are replaced:
 
 - `<!-- dag-params: DAG_ID -->`: a table of every `Param` of that DAG (name, default, what it
   accepts, the trigger form's title and description);
@@ -24,7 +24,7 @@ from typing import Any
 from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKER = re.compile(r"<!--\s*dag-(params|graph):\s*([\w.-]+)\s*-->")
+MARKER = re.compile(r"^<!--\s*dag-(params|graph):\s*([\w.-]+)\s*-->[ \t]*$", re.MULTILINE)
 
 
 @cache

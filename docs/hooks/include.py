@@ -1,7 +1,7 @@
 """MkDocs hook: a page includes a Markdown file from outside docs/, so that one text lives in
 one place (bench/README.md is read on GitHub next to the bench's code, and on the site).
 
-`<!-- include: PATH -->` (PATH from the repository's root) is replaced by that file, its
+`<!-- include: PATH -->` on a line of its own (PATH from the repository's root) is replaced by that file, its
 headings one level down (its `#` title becomes a section of the page). The images it links
 by a relative path are published with the site at the same path, and its links to them
 rewritten to match. A missing file fails the build.
@@ -17,7 +17,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKER = re.compile(r"<!--\s*include:\s*(\S+)\s*-->")
+MARKER = re.compile(r"^<!--\s*include:\s*(\S+)\s*-->[ \t]*$", re.MULTILINE)
 # A Markdown image or link to a relative path (no scheme, no leading slash, no anchor only).
 RELATIVE_LINK = re.compile(r"(!?\[[^\]]*\]\()(?![a-z][\w+.-]*:|/|#)([^)\s]+)(\))")
 FENCE = re.compile(r"^\s*(```|~~~)")
