@@ -4,8 +4,8 @@ themselves, so that the documentation can't drift from them.
 The DAG folder is parsed once per build, as Airflow's dag-processor parses it (`DagBag`), and
 each page's markers, each on a line of its own, are replaced:
 
-- `<!-- dag-params: DAG_ID -->`: a table of every `Param` of that DAG (name, default, what it
-  accepts, the trigger form's title and description);
+- `<!-- dag-params: DAG_ID -->`: a table of every `Param` of that DAG (name, default, the
+  trigger form's title and description, what it accepts);
 - `<!-- dag-graph: DAG_ID -->`: a Mermaid flowchart of its tasks, mapped ones marked.
 
 A marker naming a DAG that doesn't exist, or a DAG file that doesn't import, fails the build.
@@ -110,8 +110,8 @@ def params_table(dag_id: str) -> str:
     lines = [
         f'<div class="dag-params" data-dag="{dag_id}" markdown>',
         "",
-        "| param | default | accepts | in the trigger form |",
-        "| --- | --- | --- | --- |",
+        "| param | default | in the trigger form, and what it accepts |",
+        "| --- | --- | --- |",
     ]
     for name in params:
         param = params.get_param(name)
@@ -119,8 +119,8 @@ def params_table(dag_id: str) -> str:
         title = schema.get("title", name)
         description = param.description or ""
         lines.append(
-            f"| `{name}` | {_code(param.value)} | {_cell(accepts(schema))} | "
-            f"**{_cell(title)}**: {_cell(description)} |"
+            f"| `{name}` | {_code(param.value)} | **{_cell(title)}**: {_cell(description)} "
+            f"<br/>*Accepts {_cell(accepts(schema))}.* |"
         )
     lines += ["", "</div>"]
     return "\n".join(lines)
