@@ -13,8 +13,10 @@ A marker naming a DAG that doesn't exist, or a DAG file that doesn't import, fai
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import sys
 import tempfile
 from functools import cache
@@ -34,7 +36,10 @@ def dags() -> dict[str, Any]:
         sys.path.insert(0, str(ROOT))
     # Airflow reads its configuration on first import: a throw-away home, unless one is set,
     # and the DAGs' own defaults (no schedule override from the environment of the build).
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="ftm-docs-airflow-"))
+    if "AIRFLOW_HOME" not in os.environ:
+        home = tempfile.mkdtemp(prefix="ftm-docs-airflow-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        os.environ["AIRFLOW_HOME"] = home
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     from airflow.dag_processing.dagbag import DagBag
 
