@@ -3,8 +3,10 @@ connection to the emulator and to MongoDB at random every 2 to 5 s, succeed at t
 try and leave MongoDB equal to the mapping; a 20 s MongoDB outage is ridden out within
 timeout_seconds 60, and fails clearly (then resumes from the checkpoint) with 10.
 
-Each test also forces one fault at a known point (an outage started from inside a write),
-so that it can fail: the random cuts alone might miss every operation on a fast machine."""
+Each test also forces a fault at a known point (the proxies taken down from inside a write
+until the product notes a fault, or the open Listen stream cut), so that it can fail: the
+random cuts alone might miss every operation on a fast machine. The driver's own single
+retry is off, so that what the tests see is the product's doing."""
 
 from __future__ import annotations
 
@@ -64,6 +66,10 @@ def proxies(
     connection = json.loads(airflow_mongo_connection(mongo_uri, mongo_db.name))
     connection.update(host=mongo_proxy.host, port=mongo_proxy.port)
     connection["extra"]["directConnection"] = "true"
+    # The driver's own single retry of a read (and, on a replica set, of a write) would hide
+    # a fault from the product: off, so that what these tests see is the product's doing.
+    connection["extra"]["retryReads"] = False
+    connection["extra"]["retryWrites"] = False
     monkeypatch.setenv("AIRFLOW_CONN_MONGO_DEFAULT", json.dumps(connection))
     yield Proxies(firestore_proxy, mongo_proxy, mongo_uri, mongo_db.name)
     firestore_proxy.close()
@@ -86,6 +92,31 @@ def outage_at_write(monkeypatch, proxies: list[FaultProxy], seconds: float, at_c
     return ends
 
 
+def down_until_a_fault_at_write(monkeypatch, proxies: list[FaultProxy], at_call: int) -> None:
+    """From inside the `at_call`-th batch write, `proxies` down (every open connection cut,
+    new ones refused) until the product notes a fault and waits to try again: a fault it
+    must ride out, whatever the machine's speed. (Were none noted, the run would fail.)"""
+    from include.firestore_to_mongo.util.retry import Retrier
+
+    original_write, original_note = writer.UpsertWriter.write, Retrier._note
+    calls = [0]
+
+    def write(self, documents):
+        calls[0] += 1
+        if calls[0] == at_call:
+            for proxy in proxies:
+                proxy.down()
+        return original_write(self, documents)
+
+    def note(self, what, state):
+        original_note(self, what, state)
+        for proxy in proxies:
+            proxy.up()
+
+    monkeypatch.setattr(writer.UpsertWriter, "write", write)
+    monkeypatch.setattr(Retrier, "_note", note)
+
+
 def faults(result) -> int:
     return sum(row.get("retried_faults") or 0 for row in result.summary["collections"].values())
 
@@ -101,7 +132,7 @@ def test_a_full_run_an_incremental_run_and_a_verify_ride_out_cut_connections(
 ):
     client = firestore_client
     sample_data.seed(client, SIZE)
-    outage_at_write(monkeypatch, [proxies.firestore, proxies.mongo], seconds=1.0)
+    down_until_a_fault_at_write(monkeypatch, [proxies.firestore, proxies.mongo], at_call=2)
     proxies.cutting()
 
     full = run_dag({"mode": "full", "partitions": 4, "batch_size": 50, "timeout_seconds": 60})
@@ -120,7 +151,7 @@ def test_a_full_run_an_incremental_run_and_a_verify_ride_out_cut_connections(
     for path in messages:
         client.document(path).update({"content": "edited under faults", "timestamp": later})
     client.document("users/user001").update({"display_name": "renamed under faults"})
-    outage_at_write(monkeypatch, [proxies.firestore, proxies.mongo], seconds=1.0, at_call=1)
+    down_until_a_fault_at_write(monkeypatch, [proxies.firestore, proxies.mongo], at_call=1)
     incremental = run_dag({"mode": "incremental", "partitions": 4, "batch_size": 50, "timeout_seconds": 60})
     assert_first_try(incremental)
     assert incremental.counts("messages")["updated"] == len(messages)
@@ -134,7 +165,7 @@ def test_a_full_run_an_incremental_run_and_a_verify_ride_out_cut_connections(
         verify.summary["collections"], "verified"
     )
     proxies.calm()
-    assert proxies.cuts >= 2  # the forced outages at least
+    assert proxies.cuts >= 2  # the forced faults at least
 
 
 def test_capture_rides_out_cut_connections(proxies, firestore_client, mongo_db, mongo_uri):
@@ -157,6 +188,8 @@ def test_capture_rides_out_cut_connections(proxies, firestore_client, mongo_db, 
         directConnection=True,
         tz_aware=True,
         serverSelectionTimeoutMS=60_000,
+        retryReads=False,
+        retryWrites=False,
     )
     database = RetryingDatabase(mongo, mongo_db.name, Retrier(MONGODB, 60))
     proxies.cutting()

@@ -9,7 +9,7 @@ from include.firestore_to_mongo.contract.dropped import DroppedKeys
 from include.firestore_to_mongo.util.quoting import shorten
 from include.firestore_to_mongo.util.reasons import Reasons, reason_kind
 from include.firestore_to_mongo.util.retry import faults_note
-from include.firestore_to_mongo.util.table import LINE_WIDTH, SummaryLines, render_table
+from include.firestore_to_mongo.util.table import LINE_WIDTH, SummaryLines, render_summary_log, render_table
 
 FAILED_EXAMPLES = 5
 # The reason every key conflict's loser is counted under (its example names the key and
@@ -294,12 +294,4 @@ def _dropped_lines(dropped: DroppedKeys, lines: SummaryLines) -> None:
 def render_summary(title: str, rows: list[dict[str, Any]]) -> str:
     """The summary task's log: the title, the table, its legend and a block per collection,
     no line over LINE_WIDTH characters."""
-    lines = SummaryLines()
-    lines.text(title)
-    lines.lines.extend(render_summary_table(rows).splitlines())
-    for legend in LEGEND:
-        lines.text(legend)
-    for row in rows:
-        render_block(row, lines)
-    lines.footnote()
-    return "\n".join(lines.lines)
+    return render_summary_log(title, render_summary_table(rows), LEGEND, rows, render_block)

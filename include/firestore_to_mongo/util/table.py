@@ -9,6 +9,7 @@ wrapped (`wrap`), and a path or name too long for its line is cut in the middle
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 LINE_WIDTH = 120
@@ -209,3 +210,23 @@ class SummaryLines:
                 f"(… in a name or a path: cut to fit {self.width} characters a line; the task's XCom "
                 "holds it whole)"
             )
+
+
+def render_summary_log(
+    title: str,
+    table: str,
+    legend: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    render_block: Callable[[dict[str, Any], SummaryLines], None],
+) -> str:
+    """A summary task's log (both DAGs'): the title, the table, its legend, then
+    `render_block` of each row, no line over LINE_WIDTH characters."""
+    lines = SummaryLines()
+    lines.text(title)
+    lines.lines.extend(table.splitlines())
+    for text in legend:
+        lines.text(text)
+    for row in rows:
+        render_block(row, lines)
+    lines.footnote()
+    return "\n".join(lines.lines)

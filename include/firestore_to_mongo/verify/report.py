@@ -9,7 +9,7 @@ from typing import Any
 from include.firestore_to_mongo.util.quoting import shorten
 from include.firestore_to_mongo.util.reasons import Reasons, reason_kind
 from include.firestore_to_mongo.util.retry import faults_note
-from include.firestore_to_mongo.util.table import LINE_WIDTH, SummaryLines, render_table
+from include.firestore_to_mongo.util.table import LINE_WIDTH, SummaryLines, render_summary_log, render_table
 
 log = logging.getLogger(__name__)
 
@@ -304,12 +304,4 @@ def render_verify_block(row: dict[str, Any], lines: SummaryLines) -> None:
 def render_verify_summary(title: str, rows: list[dict[str, Any]]) -> str:
     """The verify summary's log: the title, the table, its legend and a block per
     collection, no line over LINE_WIDTH characters."""
-    lines = SummaryLines()
-    lines.text(title)
-    lines.lines.extend(render_verify_table(rows).splitlines())
-    for legend in LEGEND:
-        lines.text(legend)
-    for row in rows:
-        render_verify_block(row, lines)
-    lines.footnote()
-    return "\n".join(lines.lines)
+    return render_summary_log(title, render_verify_table(rows), LEGEND, rows, render_verify_block)
