@@ -4,15 +4,18 @@ DAGs hold every param and every task of every DAG."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium, needs_chromium
 from tests.conftest import ROOT
 from tests.devtools.test_make import makefile_targets
 
@@ -127,3 +130,85 @@ def test_the_site_loads_nothing_from_the_internet(site: Path) -> None:
     assert (site / "assets" / "javascripts" / "mermaid.min.js").stat().st_size > 1_000_000
     # The chart bench/README.md links is published with it.
     assert (site / "bench" / "scale.png").is_file()
+
+
+# The pages with diagrams: Material draws each ```mermaid block (a <pre class="mermaid"> as
+# served) into a <div class="mermaid">, with the Mermaid the site serves.
+DIAGRAM_PAGES = ["", "cutover/", "dags/"]
+
+
+@needs_chromium
+def test_make_docs_serve_shows_the_site_offline(tmp_path: Path) -> None:
+    """`make docs-serve` as a reader meets it, in chromium at 1280x800 with every request that
+    doesn't go to the server refused and recorded: the home page, the diagrams drawn, search
+    answering, nothing fetched from elsewhere, nothing to scroll sideways.
+    `UPDATE_SCREENSHOT=1` also writes the home page's screenshot to docs/site-home.png."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    from devtools.servers import free_port, stop_process_group, wait_for_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    with (tmp_path / "docs-serve.log").open("w") as log:
+        server = subprocess.Popen(
+            ["make", "-s", "docs-serve", f"DOCS_PORT={port}"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    elsewhere: list[str] = []
+
+    def only_the_server(route) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    try:
+        wait_for_port("127.0.0.1", port, 300, server)
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.route("**/*", only_the_server)
+            drawn = {}
+            for path in DIAGRAM_PAGES:
+                diagrams = page.request.get(base + path).text().count('<pre class="mermaid">')
+                assert diagrams >= 1, path
+                page.goto(base + path)
+                # Not drawn in time: the assertions below say what was, and what was fetched elsewhere.
+                with contextlib.suppress(PlaywrightTimeoutError):
+                    page.wait_for_function(
+                        "n => document.querySelectorAll('div.mermaid').length === n"
+                        " && !document.querySelector('pre.mermaid')",
+                        arg=diagrams,
+                        timeout=60_000,
+                    )
+                heights = page.evaluate(
+                    "() => [...document.querySelectorAll('div.mermaid')].map(d => d.getBoundingClientRect().height)"
+                )
+                drawn[path] = (diagrams, heights)
+                assert page.evaluate("document.documentElement.scrollWidth") <= 1280, path
+            page.goto(base)
+            title = page.locator("article h1").inner_text()
+            nav = page.locator("nav.md-nav--primary a.md-nav__link").all_inner_texts()
+            screenshot = tmp_path / "site-home.png"
+            page.screenshot(path=str(screenshot))
+            # Search runs in the page (a worker and the site's own index): "s" opens it.
+            page.keyboard.press("s")
+            page.keyboard.type("freeze_seconds")
+            page.locator(".md-search-result__item").first.wait_for(timeout=60_000)
+            found = page.locator(".md-search-result__item a").evaluate_all("links => links.map(a => a.href)")
+    finally:
+        stop_process_group(server)
+
+    assert elsewhere == []
+    assert title.rstrip("¶") == "firestore-to-mongo"
+    assert {"Getting started", "Change capture", "Cut-over and its checklist", "Development"} <= set(nav)
+    # A diagram Mermaid could not draw (or never ran on) stays a <pre>, or draws nothing.
+    assert all(len(heights) == diagrams for diagrams, heights in drawn.values()), drawn
+    assert all(height > 50 for _, heights in drawn.values() for height in heights), drawn
+    assert any("/cutover/" in href for href in found), found
+    assert screenshot.stat().st_size > 10_000
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copy(screenshot, ROOT / "docs" / "site-home.png")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from devtools.ui import DATABASE, PROJECT, USER, Stack, capture_status, start_capture, start_stack
+from tests.browser import chromium, needs_chromium
 from tests.conftest import ROOT
 
 if TYPE_CHECKING:
@@ -28,14 +29,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 CONF = {"mode": "full", "collections": ["users", "digital_twins"]}
 WIDTH, HEIGHT = 1280, 800
 # The plugin's navigation entry (plugins/firestore_to_mongo_ui.py).
@@ -149,9 +142,8 @@ def open_the_sync_page(page: Page, stack: Stack) -> FrameLocator:
     return frame
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+@needs_chromium
 def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(stack_and_run, tmp_path):
-    from playwright.sync_api import sync_playwright
 
     stack, run_id = stack_and_run
     # As `make ui` does; capture's first start reads the whole current set (conversations
@@ -172,33 +164,29 @@ def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(stack_and_r
         every=2,
     )
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-            frame = open_the_sync_page(page, stack)
-            # The label's text elements, as [text, scrollWidth, clientWidth]: the sidebar cuts a
-            # longer name with an ellipsis ("Firestore …"), which innerText would not show.
-            nav_label = page.get_by_role("link", name=NAV_NAME, exact=True).evaluate(NAV_LABEL)
-            capture = frame.locator("section#capture").evaluate(FACTS)
-            cards = {
-                name: frame.locator(f"#collections section[data-collection='{name}']").evaluate(FACTS)
-                for name in ("users", "digital_twins", "conversations", "messages")
-            }
-            run_link = frame.locator("section[data-collection='users'] dl[data-part='run'] a")
-            run_href = run_link.get_attribute("href")
-            capture_href = frame.locator("section#capture dl[data-part='capture'] a").get_attribute("href")
-            framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
-            ui_scroll = page.evaluate(SCROLL)
-            screenshot = tmp_path / "sync-page.png"
-            page.screenshot(path=str(screenshot))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        frame = open_the_sync_page(page, stack)
+        # The label's text elements, as [text, scrollWidth, clientWidth]: the sidebar cuts a
+        # longer name with an ellipsis ("Firestore …"), which innerText would not show.
+        nav_label = page.get_by_role("link", name=NAV_NAME, exact=True).evaluate(NAV_LABEL)
+        capture = frame.locator("section#capture").evaluate(FACTS)
+        cards = {
+            name: frame.locator(f"#collections section[data-collection='{name}']").evaluate(FACTS)
+            for name in ("users", "digital_twins", "conversations", "messages")
+        }
+        run_link = frame.locator("section[data-collection='users'] dl[data-part='run'] a")
+        run_href = run_link.get_attribute("href")
+        capture_href = frame.locator("section#capture dl[data-part='capture'] a").get_attribute("href")
+        framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
+        ui_scroll = page.evaluate(SCROLL)
+        screenshot = tmp_path / "sync-page.png"
+        page.screenshot(path=str(screenshot))
 
-            # The page on its own, at 1280 px: blocks that wrap, nothing to scroll sideways.
-            page.goto(f"{stack.url}/firestore-to-mongo/")
-            page.locator("#collections section[data-collection='users']").wait_for(timeout=30_000)
-            page_scroll = page.evaluate(SCROLL)
-        finally:
-            browser.close()
+        # The page on its own, at 1280 px: blocks that wrap, nothing to scroll sideways.
+        page.goto(f"{stack.url}/firestore-to-mongo/")
+        page.locator("#collections section[data-collection='users']").wait_for(timeout=30_000)
+        page_scroll = page.evaluate(SCROLL)
 
     # The run's own figures: 10 users and 20 twins read and inserted, in full mode.
     users, twins = cards["users"], cards["digital_twins"]
@@ -234,43 +222,34 @@ def test_the_sync_page_shows_a_run_and_capture_inside_the_airflow_ui(stack_and_r
         shutil.copy(screenshot, ROOT / "docs" / "sync-page.png")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+@needs_chromium
 def test_a_run_link_in_the_framed_page_opens_that_run_in_the_airflow_ui(stack_and_run):
     """Airflow frames the page without allow-top-navigation: a click on a run link must still
     land on that run's page in the UI (page.LINK_SCRIPT), not be blocked, and not open a
     second UI inside the frame; Back returns to the sync page."""
-    from playwright.sync_api import sync_playwright
 
     stack, run_id = stack_and_run
     run_path = f"/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-            blocked = []
-            page.on(
-                "console", lambda message: "Unsafe attempt" in message.text and blocked.append(message.text)
-            )
-            frame = open_the_sync_page(page, stack)
-            framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        blocked = []
+        page.on("console", lambda message: "Unsafe attempt" in message.text and blocked.append(message.text))
+        frame = open_the_sync_page(page, stack)
+        framed_scroll = frame.locator("html").evaluate("html => [html.scrollWidth, html.clientWidth]")
 
-            frame.locator("section[data-collection='users'] dl[data-part='run'] a").click()
-            page.wait_for_url(f"{stack.url}{run_path}", timeout=30_000)
-            # The UI's own page of that run: its id as the heading, its state, no frame.
-            heading = page.get_by_role("heading", name=run_id)
-            heading.wait_for(timeout=30_000)
-            frames_on_the_run_page = page.locator("iframe").count()
-            run_page_text = page.locator("body").inner_text()
+        frame.locator("section[data-collection='users'] dl[data-part='run'] a").click()
+        page.wait_for_url(f"{stack.url}{run_path}", timeout=30_000)
+        # The UI's own page of that run: its id as the heading, its state, no frame.
+        heading = page.get_by_role("heading", name=run_id)
+        heading.wait_for(timeout=30_000)
+        frames_on_the_run_page = page.locator("iframe").count()
+        run_page_text = page.locator("body").inner_text()
 
-            page.go_back()
-            page.wait_for_url(lambda url: "/plugin/firestore-to-mongo" in url, timeout=30_000)
-            back = page.frame_locator("iframe").locator(
-                "section[data-collection='users'] dl[data-part='run'] a"
-            )
-            back.wait_for(timeout=60_000)
-            back_text = back.inner_text()
-        finally:
-            browser.close()
+        page.go_back()
+        page.wait_for_url(lambda url: "/plugin/firestore-to-mongo" in url, timeout=30_000)
+        back = page.frame_locator("iframe").locator("section[data-collection='users'] dl[data-part='run'] a")
+        back.wait_for(timeout=60_000)
+        back_text = back.inner_text()
 
     assert blocked == []
     assert framed_scroll[0] <= framed_scroll[1], framed_scroll
@@ -279,37 +258,32 @@ def test_a_run_link_in_the_framed_page_opens_that_run_in_the_airflow_ui(stack_an
     assert back_text == run_id
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+@needs_chromium
 def test_the_summary_log_of_a_full_run_with_warnings_reads_without_scrolling_sideways(
     stack_and_run, tmp_path
 ):
     """The summary task's log in the UI's log view, "wrap" off, at 1280x800: its lines (at most
     120 characters) fit the view, so the table reads without scrolling sideways."""
-    from playwright.sync_api import sync_playwright
 
     stack, _ = stack_and_run
     # Every collection: the sample's messages have unparseable timestamps, kept with a warning.
     run_id = run_to_the_end(stack, {"mode": "full"}, timeout=600)
     # The UI's route of a task instance (dags/:dagId/runs/:runId/tasks/:taskId): its logs.
     log_url = f"{stack.url}/dags/firestore_to_mongo/runs/{urllib.parse.quote(run_id, safe='')}/tasks/summary"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-            sign_in(page, stack)
-            page.goto(log_url)
-            # The summary logs its table as one message: one line of the view, many lines tall.
-            line = page.locator(LOG_LINE).filter(has_text="docs/s")
-            line.wait_for(timeout=60_000)
-            page.wait_for_function(TO_THE_TABLE, arg=line.element_handle(), timeout=30_000)
-            text = line.inner_text()
-            log_scroll = page.evaluate(LOG_SCROLL)
-            line_width = line.evaluate("line => line.getBoundingClientRect().width")
-            ui_scroll = page.evaluate(SCROLL)
-            screenshot = tmp_path / "summary-log.png"
-            page.screenshot(path=str(screenshot))
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        sign_in(page, stack)
+        page.goto(log_url)
+        # The summary logs its table as one message: one line of the view, many lines tall.
+        line = page.locator(LOG_LINE).filter(has_text="docs/s")
+        line.wait_for(timeout=60_000)
+        page.wait_for_function(TO_THE_TABLE, arg=line.element_handle(), timeout=30_000)
+        text = line.inner_text()
+        log_scroll = page.evaluate(LOG_SCROLL)
+        line_width = line.evaluate("line => line.getBoundingClientRect().width")
+        ui_scroll = page.evaluate(SCROLL)
+        screenshot = tmp_path / "summary-log.png"
+        page.screenshot(path=str(screenshot))
 
     lines = text.splitlines()
     (header,) = [found for found in lines if found.startswith("collection ") and "docs/s" in found]

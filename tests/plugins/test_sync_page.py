@@ -5,7 +5,6 @@ page in a real browser (Debian's chromium, driven by Playwright) at 1280 px."""
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,14 +16,13 @@ from include.firestore_to_mongo.target.run_history import MIGRATION, RUNS, VERIF
 from include.firestore_to_mongo.target.run_state import WatermarkStore
 from include.firestore_to_mongo.ui.app import create_app
 from tests.backends import airflow_mongo_connection
+from tests.browser import chromium, needs_chromium
 from tests.conftest import ROOT
 from tests.include.ui.test_page import assert_no_script_but_the_links, capture_block_of, cards_of, facts_of
 
 ENDED = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 # Watermarks are this far behind the moment they are seeded.
 LAG = timedelta(minutes=95)
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 def row(collection: str, **figures) -> dict:
@@ -372,11 +370,10 @@ def test_the_plugin_registers_the_app_and_a_navigation_entry():
     assert RUNS == "_firestore_to_mongo_runs"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium here: apt-get install -y chromium (.ci/run does)")
+@needs_chromium
 def test_the_page_reads_at_1280_px_in_a_browser(client, mongo_db):
     """The page as served, in chromium at 1280x800: the capture block shows, nothing is
     loaded from anywhere, and nothing scrolls sideways, even with long unbroken run ids."""
-    from playwright.sync_api import sync_playwright
 
     seed(mongo_db)
     long_id = "manual__" + "x" * 150
@@ -394,25 +391,21 @@ def test_the_page_reads_at_1280_px_in_a_browser(client, mongo_db):
     html = client.get("/").text
     assert 'data-part="dropped"' in html
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            requests = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.set_content(html, wait_until="load")
-            capture = page.locator("#capture")
-            capture_visible = capture.is_visible()
-            capture_text = capture.inner_text()
-            cards_visible = page.locator("#collections section").evaluate_all(
-                "cards => cards.filter(card => card.offsetWidth > 0).length"
-            )
-            charts = page.locator("svg").evaluate_all(
-                "svgs => svgs.map(svg => svg.getBoundingClientRect().right)"
-            )
-            scroll_width = page.evaluate("document.documentElement.scrollWidth")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.set_content(html, wait_until="load")
+        capture = page.locator("#capture")
+        capture_visible = capture.is_visible()
+        capture_text = capture.inner_text()
+        cards_visible = page.locator("#collections section").evaluate_all(
+            "cards => cards.filter(card => card.offsetWidth > 0).length"
+        )
+        charts = page.locator("svg").evaluate_all(
+            "svgs => svgs.map(svg => svg.getBoundingClientRect().right)"
+        )
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
 
     assert capture_visible
     assert "running" in capture_text
