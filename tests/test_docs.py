@@ -195,9 +195,14 @@ def test_make_docs_serve_shows_the_site_offline(tmp_path: Path) -> None:
             screenshot = tmp_path / "site-home.png"
             page.screenshot(path=str(screenshot))
             # Search runs in the page (a worker and the site's own index): "s" opens it.
+            # The results follow each keystroke, so wait for those of the whole word (each
+            # result links with ?h=<the query>), not for the first ones to show.
             page.keyboard.press("s")
             page.keyboard.type("freeze_seconds")
-            page.locator(".md-search-result__item").first.wait_for(timeout=60_000)
+            with contextlib.suppress(PlaywrightTimeoutError):
+                page.locator('.md-search-result__item a[href*="h=freeze_seconds"]').first.wait_for(
+                    timeout=60_000
+                )
             found = page.locator(".md-search-result__item a").evaluate_all("links => links.map(a => a.href)")
     finally:
         stop_process_group(server)
@@ -208,7 +213,7 @@ def test_make_docs_serve_shows_the_site_offline(tmp_path: Path) -> None:
     # A diagram Mermaid could not draw (or never ran on) stays a <pre>, or draws nothing.
     assert all(len(heights) == diagrams for diagrams, heights in drawn.values()), drawn
     assert all(height > 50 for _, heights in drawn.values() for height in heights), drawn
-    assert any("/cutover/" in href for href in found), found
+    assert any("/cutover/" in href and "h=freeze_seconds" in href for href in found), found
     assert screenshot.stat().st_size > 10_000
     if os.environ.get("UPDATE_SCREENSHOT"):
         shutil.copy(screenshot, ROOT / "docs" / "site-home.png")
