@@ -53,6 +53,7 @@ from bench.run import (
     _partitions,
     print_machine,
 )
+from include.firestore_to_mongo.capture.figures import percentile
 
 CUTOVER_DAG_ID = "firestore_to_mongo_cutover"
 
@@ -77,15 +78,6 @@ MESSAGES_TARGET = "avatar_conversations"
 
 
 # Pure helpers (tests/bench/test_capture.py) ---------------------------------------------
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """The nearest-rank percentile, as capture's figures compute it (None for no values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
 
 
 def lag_stats(values: list[float]) -> dict[str, float | None]:

@@ -1,4 +1,4 @@
-"""bench/capture.py's pure helpers: percentiles, the change mix, the settings' parsing, keys."""
+"""bench/capture.py's pure helpers: lag statistics, the change mix, the settings' parsing, keys."""
 
 from __future__ import annotations
 
@@ -16,19 +16,8 @@ from bench.capture import (
     lag_trend,
     message_key,
     parse_sizes,
-    percentile,
     user_version,
 )
-from include.firestore_to_mongo.capture import figures
-
-
-def test_percentile_is_capture_figures_nearest_rank():
-    values = [5.0, 1.0, 4.0, 2.0, 3.0, 10.0, 7.0, 6.0, 9.0, 8.0]
-    for fraction in (0.5, 0.95, 0.01, 1.0):
-        assert percentile(values, fraction) == figures.percentile(values, fraction)
-    assert percentile(values, 0.5) == 5.0
-    assert percentile(values, 0.95) == 10.0
-    assert percentile([], 0.5) is None
 
 
 def test_lag_stats():

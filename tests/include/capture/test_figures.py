@@ -1,5 +1,5 @@
-"""Unit tests for include.firestore_to_mongo.capture.figures: the keys the contract drops, in
-capture's stored figures and in its log table (the applier's counting is tested in
+"""Unit tests for include.firestore_to_mongo.capture.figures: the lag's percentiles, the keys
+the contract drops, in capture's stored figures and in its log table (the applier's counting is tested in
 test_applier.py)."""
 
 from __future__ import annotations
@@ -8,11 +8,30 @@ import json
 
 import pytest
 
-from include.firestore_to_mongo.capture.figures import CaptureFigures
+from include.firestore_to_mongo.capture.figures import CaptureFigures, percentile
 from include.firestore_to_mongo.contract.dropped import SHOWN
 from include.firestore_to_mongo.contract.specs import COLLECTION_NAMES
 
 NOTHING = {"names": [], "more": 0, "more_at_least": False}
+TEN = [5.0, 1.0, 4.0, 2.0, 3.0, 10.0, 7.0, 6.0, 9.0, 8.0]
+
+
+# Nearest rank: the smallest value with at least that fraction of the values at or below it.
+@pytest.mark.parametrize(
+    ("values", "fraction", "expected"),
+    [
+        pytest.param([], 0.5, None, id="no-values"),
+        pytest.param([3.0], 0.95, 3.0, id="one-value"),
+        pytest.param(TEN, 0.5, 5.0, id="p50-of-ten"),
+        pytest.param(TEN, 0.95, 10.0, id="p95-of-ten-is-the-max"),
+        pytest.param(TEN, 0.01, 1.0, id="a-small-fraction-is-the-min"),
+        pytest.param(TEN, 1.0, 10.0, id="p100"),
+        pytest.param([*range(1, 101)], 0.95, 95, id="p95-of-a-hundred"),
+        pytest.param([*range(1, 101)], 0.951, 96, id="a-rank-between-values-rounds-up"),
+    ],
+)
+def test_percentile_is_the_nearest_rank(values, fraction, expected):
+    assert percentile(values, fraction) == expected
 
 
 @pytest.mark.parametrize(
