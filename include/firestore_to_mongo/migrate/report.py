@@ -237,16 +237,11 @@ def render_summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 def render_block(row: dict[str, Any], lines: SummaryLines) -> None:
-    """One collection's block under the table: the figures the table leaves out, the
-    watermarks, the time, notes, the keys the contract drops, and the top reasons of every
-    non-zero `failed`, `warnings` and `conflicts`."""
-    name, status = row["collection"], row.get("status")
-    if status == "skipped":
-        return
-    lines.text("")
-    if row.get("read") is None:
-        lines.text(f"{name}: {status}: its task left no figures (see its log)")
-        return
+    """One collection's block under the table, for a row with figures (render_summary_log
+    writes the others' line): the figures the table leaves out, the watermarks, the time,
+    notes, the keys the contract drops, and the top reasons of every non-zero `failed`,
+    `warnings` and `conflicts`."""
+    name = row["collection"]
     report = CollectionReport.from_dict(row)
     dry = " (dry run: would be)" if report.dry_run else ""
     lines.text(

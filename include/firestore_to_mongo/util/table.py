@@ -219,14 +219,22 @@ def render_summary_log(
     rows: list[dict[str, Any]],
     render_block: Callable[[dict[str, Any], SummaryLines], None],
 ) -> str:
-    """A summary task's log (both DAGs'): the title, the table, its legend, then
-    `render_block` of each row, no line over LINE_WIDTH characters."""
+    """A summary task's log (both DAGs'): the title, the table, its legend, then a block
+    per row (`{"collection", "status", "read", ...}`) after a blank line, no line over
+    LINE_WIDTH characters. A skipped collection has no block; one whose task left no
+    figures (`read` None) gets a line saying so; the others, `render_block`'s lines."""
     lines = SummaryLines()
     lines.text(title)
     lines.lines.extend(table.splitlines())
     for text in legend:
         lines.text(text)
     for row in rows:
-        render_block(row, lines)
+        if row.get("status") == "skipped":
+            continue
+        lines.text("")
+        if row.get("read") is None:
+            lines.text(f"{row['collection']}: {row.get('status')}: its task left no figures (see its log)")
+        else:
+            render_block(row, lines)
     lines.footnote()
     return "\n".join(lines.lines)

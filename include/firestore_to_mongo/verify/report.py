@@ -262,16 +262,11 @@ def render_verify_notes(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def render_verify_block(row: dict[str, Any], lines: SummaryLines) -> None:
-    """One collection's block under the table: the figures the table leaves out, the time,
-    notes, and the top reasons of the differences, moving documents, key conflicts,
+    """One collection's block under the table, for a row with figures (render_summary_log
+    writes the others' line): the figures the table leaves out, the time, notes, and the top
+    reasons of the differences, moving documents, key conflicts,
     unmappable documents and failed repairs."""
-    name, status = row["collection"], row.get("status")
-    if status == "skipped":
-        return
-    lines.text("")
-    if row.get("read") is None:
-        lines.text(f"{name}: {status}: its task left no figures (see its log)")
-        return
+    name = row["collection"]
     report = VerifyReport.from_dict(row)
     since = f"; changed since {report.changed_since}" if report.changed_since else ""
     compared = (
